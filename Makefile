@@ -1,0 +1,44 @@
+# pprofx developer entry points. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYENV_ROOT ?= $(HOME)/.pyenv
+# Interpreters for the compatibility run of the core (pprofx.profile) tests.
+COMPAT_VERSIONS ?= 3.9 3.13
+
+.PHONY: demo test test-versions lint bench clean
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,all]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Runs tests/profile (and the CLI's raw test) under each of COMPAT_VERSIONS from pyenv,
+# each in its own venv (.venv-3.9, …); the tests cover both wire decoders.
+test-versions:
+	@set -e; for v in $(COMPAT_VERSIONS); do \
+	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python3 2>/dev/null | sort -V | tail -n 1); \
+	  if [ -z "$$py" ]; then echo "Python $$v not found under $(PYENV_ROOT)/versions"; exit 1; fi; \
+	  venv=.venv-$$v; \
+	  test -x $$venv/bin/python || $$py -m venv $$venv; \
+	  $$venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'; \
+	  echo "== Python $$v: tests/profile"; \
+	  $$venv/bin/python -m pytest -q tests/profile; \
+	done
+
+lint: $(STAMP)
+	$(BIN)/ruff check pprofx tests benchmarks examples
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/decode.py
+
+clean:
+	rm -rf build dist *.egg-info pprofx/profile/*.so

@@ -1,0 +1,125 @@
+"""The ``pprofx`` command line: thin commands over ``pprofx.report`` and ``pprofx.profile``.
+
+Each command is one entry of :data:`COMMANDS` (name -> class with ``help``,
+``add_arguments`` and ``run``); adding a command is a new class and one line. Flags are
+parsed once here into option dataclasses; lower layers never see argparse. Errors in the
+input (files, URLs, profiles, flags) print one line and exit with status 2 — never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from . import __version__
+from .profile import DEFAULT_MAX_SIZE, ProfileError
+
+EXIT_USAGE = 2
+
+DESCRIPTION = """pprof for Python services: read and analyse pprof profiles.
+
+examples:
+  pprofx raw profile.pb.gz
+  pprofx raw -seconds 5 http://127.0.0.1:6060/debug/pprof/profile
+"""
+
+
+class UsageError(Exception):
+    """A bad command-line argument, reported as ``pprofx: <message>`` with status 2."""
+
+
+def _add_source_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="profile file or URL (http://host:port/debug/pprof/…, or host:port); "
+                        "several sources are merged")
+    p.add_argument("-seconds", "--seconds", type=int, default=None, metavar="N",
+                   help="duration for time-based profiles fetched from URLs")
+    p.add_argument("-timeout", "--timeout", type=float, default=None, metavar="N",
+                   help="HTTP timeout in seconds (default 1.5×seconds, else 60)")
+    p.add_argument("-all_frames", "--all-frames", dest="all_frames", action="store_true",
+                   help="ignore the profile's drop_frames/keep_frames")
+    p.add_argument("--max-profile-size", type=int, default=DEFAULT_MAX_SIZE, metavar="BYTES",
+                   help="refuse profiles larger than this once decompressed "
+                        f"(default {DEFAULT_MAX_SIZE})")
+
+
+def _source_options(args: argparse.Namespace):
+    from .report.source import SourceOptions
+
+    if args.seconds is not None and args.seconds <= 0:
+        raise UsageError(f"-seconds must be a positive integer, got {args.seconds}")
+    return SourceOptions(seconds=args.seconds, timeout=args.timeout,
+                         all_frames=args.all_frames, max_size=args.max_profile_size)
+
+
+class RawCommand:
+    """Print the profile's samples, locations and mappings like `go tool pprof -raw`."""
+
+    help = "print a profile's raw contents (like go tool pprof -raw)"
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        _add_source_arguments(p)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .report.raw import render_raw
+        from .report.source import load_sources
+
+        profile = load_sources(args.sources, _source_options(args))
+        sys.stdout.write(render_raw(profile))
+        return 0
+
+
+COMMANDS = {
+    "raw": RawCommand,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pprofx", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"pprofx {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, cls in COMMANDS.items():
+        cmd = cls()
+        sp = sub.add_parser(name, help=cmd.help, description=cls.__doc__)
+        cmd.add_arguments(sp)
+        sp.set_defaults(_command=cmd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 internal error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    cmd = getattr(args, "_command", None)
+    if cmd is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return cmd.run(args)
+    except (ProfileError, UsageError) as e:
+        print(f"pprofx: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error worth a message.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI must never show a traceback
+        print(f"pprofx: internal error: {type(e).__name__}: {e} "
+              "(please report this with the command you ran)", file=sys.stderr)
+        return 1
+
+
+def entry_point() -> None:
+    """Console-script entry: exit with :func:`main`'s status."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,1 @@
+"""pprofx.report: the analysis engine behind the CLI and web UI (consumes ``profile.Profile``)."""
