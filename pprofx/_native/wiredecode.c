@@ -80,6 +80,12 @@ vec_free(U64Vec *a)
 /* ------------------------------------------------------------------------------------ */
 /* Decoder state and wire primitives.                                                    */
 
+/* One slot of the int cache: the Python int for the raw value `key` (obj NULL = empty). */
+typedef struct {
+    uint64_t key;
+    PyObject *obj;
+} IntSlot;
+
 typedef struct {
     const unsigned char *buf; /* the whole input; positions are offsets into it */
     PyObject *err;            /* exception class to raise (borrowed) */
@@ -88,6 +94,8 @@ typedef struct {
     U64Vec labels;            /* Sample.label, 4 items each */
     U64Vec lines;             /* Location.line, 3 items each */
     U64Vec comments;          /* Profile.comment */
+    IntSlot *cache;           /* ints made so far, direct-mapped by hash (see int_obj) */
+    unsigned cache_shift;     /* 64 - log2(number of slots) */
 } Dec;
 
 /* One field as _wire_py._fields yields it. */
@@ -107,20 +115,46 @@ as_signed(uint64_t v)
     return v <= (uint64_t)INT64_MAX ? (long long)v : -(long long)(~v) - 1;
 }
 
+/* The Python int for a raw 64-bit value, read as int64 (is_signed) or uint64.
+
+   Ints are immutable, so equal values may share one object: ids and indices repeat a lot
+   (every sample lists location ids), and reusing the object saves an allocation and the
+   memory of a duplicate. Values 0..256 are CPython's own cached small ints; values that
+   are the same as int64 and uint64 (<= INT64_MAX) go through a direct-mapped cache. */
 static inline PyObject *
-obj_u64(uint64_t v)
+int_obj(Dec *d, uint64_t v, int is_signed)
 {
-    if (v <= (uint64_t)INT64_MAX) {
-        return PyLong_FromLongLong((long long)v);
+    IntSlot *slot;
+    PyObject *o, *old;
+
+    if (v <= 256) {
+        return PyLong_FromLong((long)v);
     }
-    return PyLong_FromUnsignedLongLong((unsigned long long)v);
+    if (v > (uint64_t)INT64_MAX) {
+        if (is_signed) {
+            return PyLong_FromLongLong(as_signed(v));
+        }
+        return PyLong_FromUnsignedLongLong((unsigned long long)v);
+    }
+    slot = &d->cache[(v * UINT64_C(0x9E3779B97F4A7C15)) >> d->cache_shift];
+    if (slot->obj != NULL && slot->key == v) {
+        Py_INCREF(slot->obj);
+        return slot->obj;
+    }
+    o = PyLong_FromLongLong((long long)v);
+    if (o == NULL) {
+        return NULL;
+    }
+    old = slot->obj;
+    Py_INCREF(o);
+    slot->obj = o;
+    slot->key = v;
+    Py_XDECREF(old);
+    return o;
 }
 
-static inline PyObject *
-obj_i64(uint64_t v)
-{
-    return PyLong_FromLongLong(as_signed(v));
-}
+#define obj_u64(v) int_obj(d, (v), 0)
+#define obj_i64(v) int_obj(d, (v), 1)
 
 /* _wire_py._varint: read a varint at *ppos, not beyond end. */
 static int
@@ -156,14 +190,31 @@ varint_slow(Dec *d, size_t *ppos, size_t end, uint64_t *out)
     }
 }
 
+/* varint_slow with fast paths: one byte, and up to 9 bytes when 10 are available (such a
+   varint can neither be truncated nor overflow). Anything else, errors included, is left
+   to varint_slow. */
 static inline int
 varint(Dec *d, size_t *ppos, size_t end, uint64_t *out)
 {
     size_t pos = *ppos;
-    if (pos < end && d->buf[pos] < 0x80) {
-        *out = d->buf[pos];
+    const unsigned char *p = d->buf + pos;
+
+    if (pos < end && p[0] < 0x80) {
+        *out = p[0];
         *ppos = pos + 1;
         return 0;
+    }
+    if (end - pos >= 10) {
+        uint64_t r = p[0] & 0x7F;
+        unsigned i;
+        for (i = 1; i < 9; i++) {
+            r |= (uint64_t)(p[i] & 0x7F) << (7 * i);
+            if (p[i] < 0x80) {
+                *out = r;
+                *ppos = pos + i + 1;
+                return 0;
+            }
+        }
     }
     return varint_slow(d, ppos, end, out);
 }
@@ -267,7 +318,7 @@ repeated(Dec *d, U64Vec *out, const Fld *f, const char *msg)
                 pos++;
                 continue;
             }
-            if (varint_slow(d, &pos, end, &x) < 0) {
+            if (varint(d, &pos, end, &x) < 0) {
                 return -1;
             }
             out->v[out->n++] = x;
@@ -309,7 +360,7 @@ fail:
 
 /* A list of ints from n consecutive values, signed or unsigned. */
 static PyObject *
-list_ints(const uint64_t *v, size_t n, int is_signed)
+list_ints(Dec *d, const uint64_t *v, size_t n, int is_signed)
 {
     PyObject *l = PyList_New((Py_ssize_t)n);
     size_t i;
@@ -318,7 +369,7 @@ list_ints(const uint64_t *v, size_t n, int is_signed)
         return NULL;
     }
     for (i = 0; i < n; i++) {
-        PyObject *o = is_signed ? obj_i64(v[i]) : obj_u64(v[i]);
+        PyObject *o = int_obj(d, v[i], is_signed);
         if (o == NULL) {
             Py_DECREF(l);
             return NULL;
@@ -364,7 +415,7 @@ parse_value_type(Dec *d, size_t a, size_t b, uint64_t out[2])
 }
 
 static PyObject *
-build_value_type(const uint64_t vt[2])
+build_value_type(Dec *d, const uint64_t vt[2])
 {
     PyObject *items[2];
     items[0] = obj_i64(vt[0]);
@@ -448,8 +499,8 @@ decode_sample(Dec *d, size_t a, size_t b)
         }
         PyList_SET_ITEM(labels, (Py_ssize_t)i, t);
     }
-    items[0] = list_ints(d->locs.v, d->locs.n, 0);
-    items[1] = list_ints(d->vals.v, d->vals.n, 1);
+    items[0] = list_ints(d, d->locs.v, d->locs.n, 0);
+    items[1] = list_ints(d, d->vals.v, d->vals.n, 1);
     items[2] = labels;
     return tuple_steal(items, 3);
 }
@@ -668,7 +719,7 @@ decode_profile(Dec *d, size_t len)
             if (parse_value_type(d, f.a, f.b, vt) < 0) {
                 goto fail;
             }
-            if (append_steal(stypes, build_value_type(vt)) < 0) {
+            if (append_steal(stypes, build_value_type(d, vt)) < 0) {
                 goto fail;
             }
             break;
@@ -724,14 +775,14 @@ decode_profile(Dec *d, size_t len)
     items[8] = obj_i64(scal[2]);  /* time_nanos (9) */
     items[9] = obj_i64(scal[3]);  /* duration_nanos (10) */
     if (has_pt) {                 /* period_type (11) */
-        items[10] = build_value_type(pt);
+        items[10] = build_value_type(d, pt);
     }
     else {
         Py_INCREF(Py_None);
         items[10] = Py_None;
     }
     items[11] = obj_i64(scal[5]); /* period (12) */
-    items[12] = list_ints(d->comments.v, d->comments.n, 1); /* comment (13) */
+    items[12] = list_ints(d, d->comments.v, d->comments.n, 1); /* comment (13) */
     items[13] = obj_i64(scal[7]); /* default_sample_type (14) */
     items[14] = obj_i64(scal[8]); /* doc_url (15) */
     return tuple_steal(items, 15);
@@ -764,6 +815,8 @@ decode_raw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *data, *err, *tmp = NULL, *result;
     Py_buffer view;
     Dec d;
+    unsigned bits;
+    size_t i;
 
     (void)module;
     if (nargs != 2) {
@@ -798,7 +851,24 @@ decode_raw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     memset(&d, 0, sizeof(d));
     d.buf = (const unsigned char *)view.buf;
     d.err = err;
-    result = decode_profile(&d, (size_t)view.len);
+    /* 256 to 65536 cache slots, about one per 16 bytes of input. */
+    bits = 8;
+    while (bits < 16 && ((size_t)16 << bits) < (size_t)view.len) {
+        bits++;
+    }
+    d.cache_shift = 64 - bits;
+    d.cache = (IntSlot *)PyMem_Calloc((size_t)1 << bits, sizeof(IntSlot));
+    if (d.cache == NULL) {
+        PyErr_NoMemory();
+        result = NULL;
+    }
+    else {
+        result = decode_profile(&d, (size_t)view.len);
+        for (i = 0; i < ((size_t)1 << bits); i++) {
+            Py_XDECREF(d.cache[i].obj);
+        }
+        PyMem_Free(d.cache);
+    }
 
     vec_free(&d.locs);
     vec_free(&d.vals);

@@ -21,7 +21,8 @@ Example::
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Mapping as MappingT, Sequence, Union
+from typing import Any, Iterable, Sequence, Union
+from typing import Mapping as MappingT
 
 from .model import Function, Label, Line, Location, Mapping, Profile, Sample, ValueType
 

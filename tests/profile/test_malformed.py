@@ -17,7 +17,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pprofx.profile import (
-    Function, Line, Location, Mapping, Profile, ProfileError, Sample, ValueType, decode,
+    Function,
+    Line,
+    Location,
+    Mapping,
+    Profile,
+    ProfileError,
+    Sample,
+    ValueType,
+    decode,
     serialize,
 )
 from pprofx.profile.decode import gunzip

@@ -7,8 +7,20 @@ import re
 import pytest
 
 from pprofx.profile import (
-    Label, Profile, ProfileBuilder, ProfileError, ValueType, check_valid, compact, decode,
-    delta, encode, merge, negate, scale, scale_n,
+    Label,
+    Profile,
+    ProfileBuilder,
+    ProfileError,
+    ValueType,
+    check_valid,
+    compact,
+    decode,
+    delta,
+    encode,
+    merge,
+    negate,
+    scale,
+    scale_n,
 )
 from pprofx.profile.prune import prune, remove_uninteresting
 from tests.profile.util import stacks

@@ -9,7 +9,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pprofx.profile import (
-    Function, Label, Line, Location, Mapping, Profile, Sample, ValueType, decode, encode,
+    Function,
+    Label,
+    Line,
+    Location,
+    Mapping,
+    Profile,
+    Sample,
+    ValueType,
+    decode,
+    encode,
     serialize,
 )
 from tests.conftest import corpus_params, missing, need_corpus_file
