@@ -1,7 +1,7 @@
 """Decoder speed: pprofx's decode (+ the aggregation `top` needs) vs `go tool pprof`.
 
 Builds (once, cached under benchmarks/data/) a large synthetic CPU profile — by default
-600,000 distinct samples, stacks 8–40 deep over 4,000 functions, two labels per sample,
+500,000 distinct samples, stacks 4–24 deep over 4,000 functions, two labels per sample,
 over 20 MB uncompressed — then times, in the same run and alternating, several repeats of:
 
 * ``go tool pprof -raw FILE`` and ``go tool pprof -top FILE`` (output discarded);
@@ -47,7 +47,7 @@ def make_profile(path: Path, samples: int, seed: int = 7) -> None:
     roots = locs[:50]
     endpoints = [f"/api/v1/resource{i}" for i in range(40)]
     for i in range(samples):
-        depth = rng.randint(8, 40)
+        depth = rng.randint(4, 24)
         stack = [locs[rng.randrange(len(locs))] for _ in range(depth - 1)]
         stack.append(roots[i % len(roots)])
         n = rng.randint(1, 20)
@@ -91,7 +91,7 @@ def run_cmd(cmd: list[str]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--samples", type=int, default=600_000)
+    ap.add_argument("--samples", type=int, default=500_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--file", type=Path, default=None,
                     help="profile to use instead of the generated one")
