@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ._gc import gc_paused
 from .errors import ProfileError
 from .model import Function, Line, Location, Mapping, Profile, Sample, ValueType
 
 _MAPSIZE_ROUNDING = 0x1000
+#: Merges of at least this many samples run with the cyclic GC paused (see ``_gc``).
+_GC_PAUSE_SAMPLES = 10_000
 
 
 def _vt(v: ValueType | None) -> tuple[str, str]:
@@ -181,8 +184,9 @@ def merge(profiles: Sequence[Profile]) -> Profile:
         raise ProfileError("no profiles to merge")
     out = _headers(profiles)
     merger = _Merger(out)
-    for src in profiles:
-        merger.add(src)
+    with gc_paused(sum(len(p.samples) for p in profiles) >= _GC_PAUSE_SAMPLES):
+        for src in profiles:
+            merger.add(src)
     out.samples = list(merger.samples.values())
     if not all(any(s.values) for s in out.samples):
         # Sums cancelled to zero (e.g. a delta): merge again to drop them and what they used.
