@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Runs tests/profile (and the CLI's raw test) under each of COMPAT_VERSIONS from pyenv,
+# Runs the agent tests (tests/profile, tests/runtime) under each of COMPAT_VERSIONS from pyenv,
 # each in its own venv (.venv-3.9, …); the tests cover both wire decoders.
 test-versions:
 	@set -e; for v in $(COMPAT_VERSIONS); do \
@@ -30,8 +30,8 @@ test-versions:
 	  venv=.venv-$$v; \
 	  test -x $$venv/bin/python || $$py -m venv $$venv; \
 	  $$venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'; \
-	  echo "== Python $$v: tests/profile"; \
-	  $$venv/bin/python -m pytest -q tests/profile; \
+	  echo "== Python $$v: tests/profile tests/runtime"; \
+	  $$venv/bin/python -m pytest -q tests/profile tests/runtime; \
 	done
 
 lint: $(STAMP)

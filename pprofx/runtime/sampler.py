@@ -1,0 +1,323 @@
+"""The in-process stack sampler behind the CPU and wall-clock profiles.
+
+One daemon thread wakes ``hz`` times a second, reads every other thread's Python stack
+(``sys._current_frames``, through :class:`~pprofx.runtime.frames.StackWalker`) and
+feeds the active sessions:
+
+* **CPU**: each thread's CPU time since the previous tick, from its own CPU clock
+  (``pthread_getcpuclockid`` + ``clock_gettime``), is charged to its current stack.
+  Threads that used no CPU contribute nothing.
+* **wall**: the measured elapsed time since the previous tick is charged to every
+  thread's current stack, idle or not, with a ``state`` label (running or waiting).
+
+Samples carry the thread's name, the running asyncio task's name and the labels set
+with :func:`pprofx.labels`. Values are measured times, so they stay truthful when the
+**adaptive cap** lengthens the interval: the sampler measures its own CPU time per tick
+and keeps its average use within ``budget`` (default 1% of one core).
+
+The sampler never raises into the application: an error in a tick is counted, logged
+once, and sampling goes on. It stops cleanly at interpreter exit and after ``fork()``
+the child starts with no sampler and no sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Iterable
+
+from .frames import FrameTable, StackWalker
+from .labels import labels_of_task, labels_of_thread
+
+log = logging.getLogger("pprofx")
+
+#: Idents of threads that pprofx itself runs; they never appear in profiles.
+own_threads: set[int] = set()
+
+# Overflow key: charged when a session holds max_stacks distinct keys already.
+OVERFLOW_KEY = ((1,), ())
+
+
+class Session:
+    """Aggregated samples of one CPU or wall profile: (stack, labels) -> [count, ns].
+
+    Bounded: past ``max_stacks`` distinct keys, further new keys are charged to the
+    overflow frame and counted in :attr:`overflowed`.
+    """
+
+    def __init__(self, kind: str, max_stacks: int) -> None:
+        self.kind = kind
+        self.max_stacks = max_stacks
+        self.counts: dict[tuple, list[int]] = {}
+        self.overflowed = 0
+        self.start_ns = time.time_ns()
+        self.start_mono = time.monotonic_ns()
+        self.end_mono = 0
+        self.ticks = 0
+        self.interval_sum_ns = 0
+
+    def add(self, key: tuple, ns: int) -> None:
+        acc = self.counts.get(key)
+        if acc is None:
+            if len(self.counts) >= self.max_stacks:
+                self.overflowed += 1
+                key = OVERFLOW_KEY
+                acc = self.counts.get(key)
+            if acc is None:
+                acc = self.counts[key] = [0, 0]
+        acc[0] += 1
+        acc[1] += ns
+
+
+def _thread_names() -> dict[int, str]:
+    active = getattr(threading, "_active", None)
+    if isinstance(active, dict):
+        try:
+            return {ident: t.name for ident, t in list(active.items())}
+        except RuntimeError:
+            pass
+    return {t.ident: t.name for t in threading.enumerate() if t.ident is not None}
+
+
+def _running_tasks() -> dict[int, asyncio.Task]:
+    """Thread ident -> the asyncio task running on that thread's loop right now."""
+    current = getattr(asyncio.tasks, "_current_tasks", None)
+    if not current:
+        return {}
+    out = {}
+    for loop, task in list(current.items()):
+        tid = getattr(loop, "_thread_id", None)
+        if tid is not None:
+            out[tid] = task
+    return out
+
+
+class Sampler:
+    """The sampling thread and its sessions; use the module-level :data:`SAMPLER`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # guards sessions and the thread handle
+        self.tick_lock = threading.Lock()  # one tick at a time (sampler or final tick)
+        self.hz = 100
+        self.budget = 0.01
+        self.max_depth = 128
+        self.max_stacks = 50_000
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sessions: dict[str, Session] = {}
+        self.thread: threading.Thread | None = None
+        self.stop_event = threading.Event()
+        self.table = FrameTable()
+        self.walker = StackWalker(self.table, self.max_depth)
+        self.errors = 0
+        self._logged_error = False
+        self.interval_ns = 0
+        self.cost_ns = 0.0  # moving average of one tick's CPU cost
+        self._cpu_clocks: dict[int, int] = {}
+        self._cpu_last: dict[int, int] = {}
+        self._last_tick = 0
+        self._label_keys: dict[tuple, tuple] = {}
+
+    # -- sessions --------------------------------------------------------------------
+
+    def start(self, kind: str) -> Session:
+        """Open a ``cpu`` or ``wall`` session; raises RuntimeError if one is open already."""
+        with self.lock:
+            if kind in self.sessions:
+                raise RuntimeError(f"{kind} profiling already in use")
+            session = Session(kind, self.max_stacks)
+            if self.thread is None or not self.thread.is_alive():
+                self._start_thread()
+            self._prime_cpu_clocks()
+            self.sessions[kind] = session
+            return session
+
+    def stop(self, kind: str) -> Session | None:
+        """Close the ``kind`` session and return it (None if none was open).
+
+        A last tick first charges what the other threads used since the previous one (the
+        calling thread is left out: its stack is inside this call).
+        """
+        if kind in self.sessions:
+            with self.tick_lock:
+                try:
+                    self._tick(threading.get_ident())
+                except Exception as e:  # noqa: BLE001 - never raise into the caller
+                    self._record_error(e)
+        with self.lock:
+            session = self.sessions.pop(kind, None)
+            if session is not None:
+                session.end_mono = time.monotonic_ns()
+            thread = self.thread if not self.sessions else None
+            if thread is not None:
+                self.stop_event.set()
+                self.thread = None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2)
+        return session
+
+    def _prime_cpu_clocks(self) -> None:
+        """Read every existing thread's CPU clock now, so a session charges only CPU used
+        after it started; threads seen later are new and are charged from their start."""
+        for ident in sys._current_frames():
+            if ident not in self._cpu_last:
+                self._cpu_delta(ident, 0)
+
+    def _start_thread(self) -> None:
+        self.stop_event = threading.Event()
+        self.interval_ns = int(1e9 / self.hz)
+        self.cost_ns = 0.0
+        self._cpu_last.clear()
+        self._last_tick = time.monotonic_ns()
+        t = threading.Thread(target=self._run, name="pprofx-sampler", daemon=True)
+        self.thread = t
+        t.start()
+
+    # -- the loop --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        me = threading.get_ident()
+        own_threads.add(me)
+        stop = self.stop_event
+        try:
+            while not stop.wait(self.interval_ns / 1e9):
+                t0 = time.thread_time_ns()
+                with self.tick_lock:
+                    try:
+                        self._tick(me)
+                    except Exception as e:  # noqa: BLE001 - never let a tick kill sampling
+                        self._record_error(e)
+                self._adapt(time.thread_time_ns() - t0)
+        finally:
+            own_threads.discard(me)
+
+    def _record_error(self, e: BaseException) -> None:
+        self.errors += 1
+        if not self._logged_error:
+            self._logged_error = True
+            log.warning("pprofx sampler: error in a sampling tick (counted; sampling goes "
+                        "on; further errors are not logged): %s: %s", type(e).__name__, e)
+
+    def _adapt(self, cost_ns: int) -> None:
+        """Keep the sampler's CPU use within ``budget`` by lengthening its interval.
+
+        The wait after a tick is at least ``cost / budget``, so over any run of ticks the
+        sampler's CPU time is at most ``budget`` times the elapsed time, while one costly tick
+        (e.g. the first, which interns every frame) only delays the next one.
+        """
+        self.cost_ns = cost_ns if self.cost_ns == 0 else 0.9 * self.cost_ns + 0.1 * cost_ns
+        self.interval_ns = int(max(1e9 / self.hz, cost_ns / self.budget))
+
+    def _tick(self, me: int) -> None:
+        with self.lock:
+            by_kind = dict(self.sessions)
+        if not by_kind:
+            return
+        sessions = list(by_kind.values())
+        now = time.monotonic_ns()
+        elapsed = now - self._last_tick
+        self._last_tick = now
+        frames = sys._current_frames()
+        names = _thread_names()
+        tasks = _running_tasks()
+        walk = self.walker.walk
+        cpu = by_kind.get("cpu")
+        wall = by_kind.get("wall")
+        for ident, frame in frames.items():
+            if ident == me or ident in own_threads:
+                continue
+            used = self._cpu_delta(ident)
+            if used == 0 and wall is None:
+                continue
+            stack = walk(ident, frame)
+            task = tasks.get(ident)
+            label_key = self._label_key(names.get(ident) or str(ident), task, ident)
+            if cpu is not None and used > 0:
+                cpu.add((stack, label_key), used)
+            if wall is not None:
+                state = "running" if used * 2 >= elapsed else "waiting"
+                wall.add((stack, label_key + (("state", state),)), elapsed)
+        for s in sessions:
+            s.ticks += 1
+            s.interval_sum_ns += elapsed
+        self._housekeeping(frames)
+
+    def _label_key(self, thread_name: str, task, ident: int) -> tuple:
+        """Sorted (key, value) labels of a sample: thread, task, then the user's labels."""
+        if task is not None:
+            labs = labels_of_task(task)
+            try:
+                task_name = task.get_name()
+            except Exception:  # noqa: BLE001 - foreign Task implementations
+                task_name = None
+        else:
+            labs = labels_of_thread(ident)
+            task_name = None
+        ck = (thread_name, task_name, labs)
+        key = self._label_keys.get(ck)
+        if key is None:
+            merged = {"thread": thread_name}
+            if task_name is not None:
+                merged["task"] = task_name
+            merged.update(labs)
+            key = tuple(sorted(merged.items()))
+            if len(self._label_keys) > 10_000:
+                self._label_keys.clear()
+            self._label_keys[ck] = key
+        return key
+
+    def _cpu_delta(self, ident: int, first: int | None = None) -> int:
+        """CPU ns used by thread ``ident`` since the last reading.
+
+        A thread never read before counts from ``first``: None means from its start (its
+        CPU clock starts at 0), 0 just records the current reading.
+        """
+        clk = self._cpu_clocks.get(ident)
+        try:
+            if clk is None:
+                clk = self._cpu_clocks[ident] = time.pthread_getcpuclockid(ident)
+            now = time.clock_gettime_ns(clk)
+        except (OSError, OverflowError):
+            self._cpu_clocks.pop(ident, None)
+            return 0
+        last = self._cpu_last.get(ident)
+        self._cpu_last[ident] = now
+        if last is None:
+            return now if first is None else 0
+        return now - last if now >= last else 0
+
+    def _housekeeping(self, alive: Iterable[int]) -> None:
+        alive = set(alive)
+        for d in (self._cpu_clocks, self._cpu_last):
+            for ident in [i for i in d if i not in alive]:
+                del d[ident]
+        self.walker.forget(alive)
+
+    # -- process events ----------------------------------------------------------------
+
+    def after_fork_in_child(self) -> None:
+        """Only the forking thread exists in the child: start from nothing."""
+        self.lock = threading.Lock()
+        self.tick_lock = threading.Lock()
+        own_threads.clear()
+        self._reset()
+
+    def shutdown(self) -> None:
+        """Stop sampling at interpreter exit (sessions are discarded)."""
+        with self.lock:
+            self.sessions.clear()
+            thread, self.thread = self.thread, None
+            self.stop_event.set()
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=1)
+
+
+SAMPLER = Sampler()
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=SAMPLER.after_fork_in_child)
