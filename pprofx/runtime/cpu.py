@@ -59,9 +59,12 @@ def _build(session: Session) -> Profile:
     b.time_nanos = session.start_ns
     b.duration_nanos = (session.end_mono or time.monotonic_ns()) - session.start_mono
     if period > hz_period * 1.05:
+        late = period - hz_period
+        by_cap = min(late, session.cap_wait_ns // session.ticks if session.ticks else 0)
         b.comments.append(
             f"pprofx: mean sampling interval {period / 1e6:.1f}ms (requested "
-            f"{hz_period / 1e6:.1f}ms), lengthened to keep the profiler within its CPU budget"
+            f"{hz_period / 1e6:.1f}ms): {by_cap / 1e6:.1f}ms added by the profiler's CPU "
+            f"budget, {(late - by_cap) / 1e6:.1f}ms spent waiting for the GIL"
         )
     if session.overflowed:
         b.comments.append(f"pprofx: {session.overflowed} samples beyond the cap of "

@@ -59,6 +59,7 @@ class Session:
         self.end_mono = 0
         self.ticks = 0
         self.interval_sum_ns = 0
+        self.cap_wait_ns = 0  # extra waiting imposed by the CPU budget
 
     def add(self, key: tuple, ns: int) -> None:
         acc = self.counts.get(key)
@@ -122,6 +123,9 @@ class Sampler:
         self._cpu_last: dict[int, int] = {}
         self._last_tick = 0
         self._label_keys: dict[tuple, tuple] = {}
+        self._names: dict[int, str] = {}
+        self._ticks = 0
+        self._sampler_ident = 0
 
     # -- sessions --------------------------------------------------------------------
 
@@ -182,17 +186,21 @@ class Sampler:
 
     def _run(self) -> None:
         me = threading.get_ident()
+        self._sampler_ident = me
         own_threads.add(me)
         stop = self.stop_event
+        cpu_mark = time.thread_time_ns()
         try:
             while not stop.wait(self.interval_ns / 1e9):
-                t0 = time.thread_time_ns()
                 with self.tick_lock:
                     try:
                         self._tick(me)
                     except Exception as e:  # noqa: BLE001 - never let a tick kill sampling
                         self._record_error(e)
-                self._adapt(time.thread_time_ns() - t0)
+                # The cost includes waking up and winning the GIL back, not just the tick.
+                now = time.thread_time_ns()
+                self._adapt(now - cpu_mark)
+                cpu_mark = now
         finally:
             own_threads.discard(me)
 
@@ -211,7 +219,11 @@ class Sampler:
         (e.g. the first, which interns every frame) only delays the next one.
         """
         self.cost_ns = cost_ns if self.cost_ns == 0 else 0.9 * self.cost_ns + 0.1 * cost_ns
-        self.interval_ns = int(max(1e9 / self.hz, cost_ns / self.budget))
+        base = 1e9 / self.hz
+        wait = max(base, cost_ns / self.budget)
+        self.interval_ns = int(wait)
+        for s in list(self.sessions.values()):
+            s.cap_wait_ns += int(wait - base)
 
     def _tick(self, me: int) -> None:
         with self.lock:
@@ -223,7 +235,10 @@ class Sampler:
         elapsed = now - self._last_tick
         self._last_tick = now
         frames = sys._current_frames()
-        names = _thread_names()
+        self._ticks += 1
+        names = self._names
+        if self._ticks % 16 == 0 or any(ident not in names for ident in frames):
+            names = self._names = _thread_names()
         tasks = _running_tasks()
         walk = self.walker.walk
         cpu = by_kind.get("cpu")
@@ -245,7 +260,8 @@ class Sampler:
         for s in sessions:
             s.ticks += 1
             s.interval_sum_ns += elapsed
-        self._housekeeping(frames)
+        if self._ticks % 16 == 0 or me != self._sampler_ident:
+            self._housekeeping(frames)
 
     def _label_key(self, thread_name: str, task, ident: int) -> tuple:
         """Sorted (key, value) labels of a sample: thread, task, then the user's labels."""
