@@ -1,0 +1,84 @@
+"""Agent settings from ``PPROFX_*`` environment variables, parsed once into typed options.
+
+Used by ``import pprofx.auto`` and ``pprofx run``; lower layers receive the dataclasses,
+never the environment. Every variable is listed in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Mapping
+
+from .http.server import ServerConfig
+
+
+class ConfigError(ValueError):
+    """A PPROFX_* variable has a value that cannot be used (the message names it)."""
+
+
+@dataclasses.dataclass
+class AgentConfig:
+    enabled: bool
+    server: ServerConfig
+    cpu_hz: int
+    overhead_budget: float
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected 1/0, true/false, yes/no or on/off")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected an integer") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={raw!r}: must be between {lo} and {hi}")
+    return value
+
+
+def from_env(env: Mapping[str, str] | None = None) -> AgentConfig:
+    """Read the agent's settings; raises :class:`ConfigError` naming a bad variable."""
+    env = os.environ if env is None else env
+    token = env.get("PPROFX_TOKEN") or None
+    token_file = env.get("PPROFX_TOKEN_FILE")
+    if token_file:
+        try:
+            with open(token_file) as f:
+                token = f.read().strip() or None
+        except OSError as e:
+            raise ConfigError(f"PPROFX_TOKEN_FILE={token_file!r}: {e.strerror or e}") from None
+    budget_raw = env.get("PPROFX_CPU_BUDGET", "")
+    try:
+        budget = float(budget_raw) if budget_raw else 0.01
+    except ValueError:
+        raise ConfigError(f"PPROFX_CPU_BUDGET={budget_raw!r}: expected a fraction such as 0.01") from None
+    if not 0 < budget <= 1:
+        raise ConfigError(f"PPROFX_CPU_BUDGET={budget_raw!r}: must be in (0, 1]")
+    server = ServerConfig(
+        address=env.get("PPROFX_HTTP") or "127.0.0.1:6060",
+        token=token,
+        allow=[c.strip() for c in env.get("PPROFX_ALLOW", "").split(",") if c.strip()],
+        certfile=env.get("PPROFX_TLS_CERT") or None,
+        keyfile=env.get("PPROFX_TLS_KEY") or None,
+        insecure=_bool(env, "PPROFX_INSECURE", False),
+        max_seconds=_int(env, "PPROFX_MAX_SECONDS", 300, 1, 86400),
+    )
+    return AgentConfig(
+        enabled=_bool(env, "PPROFX_ENABLED", True),
+        server=server,
+        cpu_hz=_int(env, "PPROFX_CPU_HZ", 100, 1, 1000),
+        overhead_budget=budget,
+    )
