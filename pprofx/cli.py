@@ -21,8 +21,9 @@ EXIT_USAGE = 2
 DESCRIPTION = """pprof for Python services: read and analyse pprof profiles.
 
 examples:
-  pprofx raw profile.pb.gz
+  pprofx run -- python app.py          # serve /debug/pprof/ from app.py, unchanged
   pprofx raw -seconds 5 http://127.0.0.1:6060/debug/pprof/profile
+  pprofx raw profile.pb.gz
 """
 
 
@@ -71,8 +72,59 @@ class RawCommand:
         return 0
 
 
+class RunCommand:
+    """Run a Python program with the pprofx agent, without changing its code.
+
+    The program's interpreter imports pprofx.auto at start-up, which serves /debug/pprof/
+    on PPROFX_HTTP (default 127.0.0.1:6060). Example:
+
+      pprofx run --http 127.0.0.1:6060 -- python app.py --port 8000
+    """
+
+    help = "run a Python program with the agent injected (like ddtrace-run)"
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.add_argument("--http", metavar="HOST:PORT", default=None,
+                       help="where to serve /debug/pprof/ (sets PPROFX_HTTP)")
+        p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS",
+                       help="the program to run, e.g. python app.py or python -m module")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import os
+        import shutil
+
+        import pprofx
+
+        command = list(args.command)
+        if command and command[0] == "--":
+            command = command[1:]
+        if not command:
+            raise UsageError("run needs a command, e.g. pprofx run -- python app.py")
+        if command[0].endswith(".py"):
+            command = [sys.executable, *command]
+        exe = shutil.which(command[0])
+        if exe is None:
+            raise UsageError(f"command not found: {command[0]}")
+        env = dict(os.environ)
+        bootstrap = os.path.join(os.path.dirname(pprofx.__file__), "_bootstrap")
+        package_root = os.path.dirname(os.path.dirname(pprofx.__file__))
+        paths = [bootstrap, package_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        if args.http:
+            env["PPROFX_HTTP"] = args.http
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            os.execvpe(exe, command, env)
+        except OSError as e:
+            raise UsageError(f"cannot run {command[0]}: {e.strerror or e}") from None
+        return 1  # not reached
+
+
 COMMANDS = {
     "raw": RawCommand,
+    "run": RunCommand,
 }
 
 
