@@ -157,8 +157,13 @@ class PprofServer:
         self.thread.start()
 
     def _serve_forever(self) -> None:
-        own_threads.add(threading.get_ident())
-        self.httpd.serve_forever(poll_interval=0.5)
+        ident = threading.get_ident()
+        own_threads.add(ident)
+        try:
+            self.httpd.serve_forever(poll_interval=0.5)
+        finally:
+            # Idents are reused by later threads, which must not be hidden from profiles.
+            own_threads.discard(ident)
 
     @property
     def port(self) -> int:
