@@ -1,55 +1,88 @@
-"""`make demo`: profile a small multi-threaded Python workload with pprofx and show the result.
+"""`make demo`: run the example service under the pprofx agent and profile it over HTTP.
 
-Three request handlers run in threads under `pprofx.labels(endpoint=…)` — a CPU-heavy
-/checkout, a lighter /search and /health that mostly sleep — beside an idle thread. The
-demo records a 2-second CPU profile with pprofx's in-process sampler, writes it to
-`demo-cpu.pb.gz`, prints the CPU share per function and per endpoint, and the first lines
-of `pprofx raw`. Read the file with `go tool pprof -top demo-cpu.pb.gz` too.
+1. starts `examples/service.py` with `pprofx run` (the program is not changed: the agent is
+   injected and serves /debug/pprof/ on a loopback port);
+2. drives a bounded load on loopback (4 clients on kept-alive connections for about
+   4 seconds: /checkout, /search, /report);
+3. fetches a 3-second CPU profile and a wall-clock profile over HTTP, exactly as
+   `go tool pprof http://…/debug/pprof/profile?seconds=3` would, and prints the CPU share
+   per function and per route label, the wall time per route, and the start of `pprofx raw`;
+4. stops everything it started. The profiles are kept as demo-cpu.pb.gz and demo-wall.pb.gz.
 
-`python examples/demo.py FILE` prints an existing profile instead (e.g. the Go profile in
-examples/go-refsvc-cpu.pb.gz).
+`python examples/demo.py FILE` prints an existing profile instead.
 """
 
 from __future__ import annotations
 
+import http.client
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
 
-import pprofx  # noqa: E402
-from pprofx.profile import load  # noqa: E402
+from pprofx.profile import Profile, decode  # noqa: E402
 
 
-def checkout(stop: threading.Event) -> None:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"demo: {url} did not answer within {seconds:g}s")
+
+
+def load(port: int, stop: threading.Event, counts: dict) -> None:
+    """One client on a kept-alive connection, cycling through the routes until ``stop``."""
+    routes = ["/checkout", "/search", "/search", "/report"]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    i = 0
     while not stop.is_set():
-        sum(i * i for i in range(3000))
+        route = routes[i % len(routes)]
+        i += 1
+        try:
+            conn.request("GET", route)
+            conn.getresponse().read()
+            counts[route] = counts.get(route, 0) + 1
+        except (OSError, http.client.HTTPException):
+            counts["errors"] = counts.get("errors", 0) + 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.close()
 
 
-def search(stop: threading.Event) -> None:
-    while not stop.is_set():
-        sorted(str(i) for i in range(1500))
-        time.sleep(0.002)
+def shares(p: Profile, key: str | None) -> list[tuple[str, float]]:
+    total = p.total(1) or 1
+    acc: dict[str, int] = {}
+    for s in p.samples:
+        if key is None:
+            name = s.locations[0].lines[0].function.name if s.locations else "?"
+        else:
+            name = next((lab.str for lab in s.labels if lab.key == key), None)
+            if name is None:
+                continue
+        acc[name] = acc.get(name, 0) + s.values[1]
+    return sorted(((n, 100 * v / total) for n, v in acc.items()), key=lambda kv: -kv[1])
 
 
-def health(stop: threading.Event) -> None:
-    while not stop.is_set():
-        sum(range(20000))
-        time.sleep(0.01)
-
-
-def serve(handler, endpoint: str, stop: threading.Event) -> None:
-    with pprofx.labels(endpoint=endpoint):
-        handler(stop)
-
-
-def show_raw(path: str, max_lines: int = 30) -> int:
+def show_raw(path: str, max_lines: int) -> int:
     res = subprocess.run([sys.executable, "-m", "pprofx", "raw", path], capture_output=True,
-                         text=True, cwd=HERE.parent)
+                         text=True, cwd=ROOT)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
         return res.returncode
@@ -64,43 +97,65 @@ def show_raw(path: str, max_lines: int = 30) -> int:
 def main() -> int:
     if len(sys.argv) > 1:
         return show_raw(sys.argv[1], 60)
+    app_port, agent_port = free_port(), free_port()
+    agent = f"http://127.0.0.1:{agent_port}/debug/pprof/"
+    print(f"$ pprofx run --http 127.0.0.1:{agent_port} -- python examples/service.py "
+          f"--port {app_port}", flush=True)
+    service = subprocess.Popen(
+        [sys.executable, "-m", "pprofx", "run", "--http", f"127.0.0.1:{agent_port}", "--",
+         sys.executable, str(HERE / "service.py"), "--port", str(app_port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL)
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=serve, args=(checkout, "/checkout", stop), name="worker-1"),
-        threading.Thread(target=serve, args=(search, "/search", stop), name="worker-2"),
-        threading.Thread(target=serve, args=(health, "/health", stop), name="worker-3"),
-        threading.Thread(target=stop.wait, name="idle"),
-    ]
-    out = Path("demo-cpu.pb.gz").resolve()
-    print("profiling a demo workload for 2 seconds …", flush=True)
-    for t in threads:
-        t.start()
-    p = pprofx.profile_cpu(2.0)
-    stop.set()
-    for t in threads:
-        t.join()
-    out.write_bytes(pprofx.profile.encode(p))
+    clients: list[threading.Thread] = []
+    try:
+        wait_for(f"http://127.0.0.1:{app_port}/search")
+        wait_for(agent + "cmdline")
+        counts: dict = {}
+        clients = [threading.Thread(target=load, args=(app_port, stop, counts)) for _ in range(4)]
+        for t in clients:
+            t.start()
+        time.sleep(0.5)
+        print(f"load running; fetching {agent}profile?seconds=3 and wall?seconds=3 …", flush=True)
+        results: dict = {}
 
-    total = p.total(1) or 1
-    by_fn: dict[str, int] = {}
-    by_endpoint: dict[str, int] = {}
-    for s in p.samples:
-        leaf = s.locations[0].lines[0].function.name if s.locations else "?"
-        by_fn[leaf] = by_fn.get(leaf, 0) + s.values[1]
-        for lab in s.labels:
-            if lab.key == "endpoint":
-                by_endpoint[lab.str] = by_endpoint.get(lab.str, 0) + s.values[1]
-    print(f"\nCPU profile: {total / 1e9:.2f}s of CPU in {p.duration_nanos / 1e9:.2f}s, "
-          f"{len(p.samples)} distinct stacks → {out}")
-    print("\n  flat CPU  function")
-    for name, v in sorted(by_fn.items(), key=lambda kv: -kv[1])[:8]:
-        print(f"  {100 * v / total:6.1f}%  {name}")
-    print("\n  CPU       endpoint label")
-    for name, v in sorted(by_endpoint.items(), key=lambda kv: -kv[1]):
-        print(f"  {100 * v / total:6.1f}%  {name}")
-    print()
-    load(str(out))  # what we wrote decodes
-    return show_raw(str(out), 20)
+        def get(name: str) -> None:
+            with urllib.request.urlopen(agent + f"{name}?seconds=3", timeout=30) as r:
+                results[name] = r.read()
+
+        fetchers = [threading.Thread(target=get, args=(n,)) for n in ("profile", "wall")]
+        for t in fetchers:
+            t.start()
+        for t in fetchers:
+            t.join()
+        stop.set()
+        for t in clients:
+            t.join()
+    finally:
+        stop.set()
+        service.terminate()
+        service.wait(timeout=10)
+
+    cpu, wall = decode(results["profile"]), decode(results["wall"])
+    cpu_path, wall_path = Path("demo-cpu.pb.gz").resolve(), Path("demo-wall.pb.gz").resolve()
+    cpu_path.write_bytes(results["profile"])
+    wall_path.write_bytes(results["wall"])
+    print(f"\nrequests served during the demo: "
+          f"{', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}")
+    print(f"CPU profile: {cpu.total(1) / 1e9:.2f}s of CPU in {cpu.duration_nanos / 1e9:.2f}s")
+    print("\n  CPU%   function (flat)")
+    for name, pct in shares(cpu, None)[:6]:
+        print(f"  {pct:5.1f}  {name}")
+    print("\n  CPU%   route label")
+    for name, pct in shares(cpu, "route"):
+        print(f"  {pct:5.1f}  {name}")
+    print("\n  wall%  route label (time spent in requests, waiting included)")
+    for name, pct in shares(wall, "route"):
+        print(f"  {pct:5.1f}  {name}")
+    print("\nnote: CPU shown in blocking calls (e.g. SocketIO.readinto) was mostly used just before the")
+    print("thread blocked: a Python-level sampler sees a thread when it releases the GIL. See")
+    print("docs/cpu-and-wall.md, 'GIL-timing bias'; the planned native sampler removes it.")
+    print("\nsaved demo-cpu.pb.gz and demo-wall.pb.gz (try: go tool pprof -top demo-cpu.pb.gz)\n")
+    return show_raw(str(cpu_path), 16)
 
 
 if __name__ == "__main__":
