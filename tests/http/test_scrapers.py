@@ -107,7 +107,7 @@ def test_alloy_default_config(server):
             assert abs(p.duration_nanos / 1e9 - (ALLOY_INTERVAL - 1)) < 1.5
             assert p.samples, "CPU profile of a busy process has samples"
     # Alloy differences cumulative memory/block/mutex scrapes: values must not go down.
-    for name, path, delta in ALLOY:
+    for name, path, _delta in ALLOY:
         if name not in ("memory", "block", "mutex"):
             continue
         status, headers, body, _ = scrape(base + path, ALLOY_TIMEOUT)
