@@ -70,15 +70,9 @@ def _build(session: Session) -> Profile:
         b.comments.append(f"pprofx: {session.overflowed} samples beyond the cap of "
                           f"{session.max_stacks} distinct stacks were merged into one frame")
     table = SAMPLER.table
-    cache: dict[int, object] = {}
+    cache: dict = {}
     for (stack, labels), (count, ns) in list(session.counts.items()):
-        locs = []
-        for fid in stack:
-            loc = cache.get(fid)
-            if loc is None:
-                loc = cache[fid] = table.add_location(b, fid)
-            locs.append(loc)
-        b.add(locs, [count, ns], dict(labels))
+        b.add(table.stack_locations(b, stack, cache), [count, ns], dict(labels))
     return b.build()
 
 

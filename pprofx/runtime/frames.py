@@ -89,6 +89,17 @@ class FrameTable:
         name, system_name, filename, start_line, line = self.info[fid]
         return builder.location(builder.function(name, system_name, filename, start_line), line)
 
+    def stack_locations(self, builder: ProfileBuilder, stack: tuple,
+                        cache: dict[int, Location]) -> list[Location]:
+        """The builder locations of a stack of frame ids; ``cache`` (per builder) saves lookups."""
+        out = []
+        for fid in stack:
+            loc = cache.get(fid)
+            if loc is None:
+                loc = cache[fid] = self.add_location(builder, fid)
+            out.append(loc)
+        return out
+
 
 class StackWalker:
     """Reads thread stacks as tuples of frame ids (leaf first), reusing unchanged callers.

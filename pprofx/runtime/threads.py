@@ -39,16 +39,10 @@ def goroutine_profile() -> Profile:
     walker = StackWalker(table)
     b = ProfileBuilder([("goroutine", "count")], ("goroutine", "count"), 1,
                        mapping_filename=sys.argv[0] if sys.argv and sys.argv[0] else "python")
-    locs: dict[int, object] = {}
+    cache: dict = {}
     for ident, _name, _daemon, frame in _thread_stacks():
-        stack = walker.walk(ident, frame)
-        path = []
-        for fid in stack:
-            loc = locs.get(fid)
-            if loc is None:
-                loc = locs[fid] = table.add_location(b, fid)
-            path.append(loc)
-        b.add(path, [1], dict(labels_of_thread(ident)))
+        stack = table.stack_locations(b, walker.walk(ident, frame), cache)
+        b.add(stack, [1], dict(labels_of_thread(ident)))
     return b.build()
 
 
