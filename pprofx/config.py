@@ -75,6 +75,7 @@ def from_env(env: Mapping[str, str] | None = None) -> AgentConfig:
         keyfile=env.get("PPROFX_TLS_KEY") or None,
         insecure=_bool(env, "PPROFX_INSECURE", False),
         max_seconds=_int(env, "PPROFX_MAX_SECONDS", 300, 1, 86400),
+        metrics=_bool(env, "PPROFX_METRICS", False),
     )
     return AgentConfig(
         enabled=_bool(env, "PPROFX_ENABLED", True),

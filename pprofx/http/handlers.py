@@ -65,6 +65,7 @@ class Options:
     """Handler settings (from the server's or the adapter's configuration)."""
 
     max_seconds: int = DEFAULT_MAX_SECONDS
+    metrics: bool = False  #: serve runtime gauges at ``metrics`` (Prometheus text)
 
 
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -217,6 +218,11 @@ def handle(req: Request, opts: Options | None = None) -> Response:
             return _cmdline()
         if path == "symbol":
             return _symbol(req)
+        if path == "metrics" and opts.metrics:
+            from ..runtime import gauges
+
+            gauges.enable_gc_timing()
+            return _ok("text/plain; version=0.0.4; charset=utf-8", gauges.render().encode())
         if path == "trace":
             return error(501, "Could not enable tracing: Go execution traces are not available "
                               "for Python programs; use profile or wall")

@@ -37,6 +37,7 @@ class ServerConfig:
     keyfile: str | None = None
     insecure: bool = False
     max_seconds: int = 300
+    metrics: bool = False
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -142,7 +143,12 @@ class PprofServer:
         self.config = config
         self.httpd = _Server((host, port), _Handler)
         self.httpd.config = config  # type: ignore[attr-defined]
-        self.httpd.options = Options(max_seconds=config.max_seconds)  # type: ignore[attr-defined]
+        self.httpd.options = Options(  # type: ignore[attr-defined]
+            max_seconds=config.max_seconds, metrics=config.metrics)
+        if config.metrics:
+            from ..runtime.gauges import enable_gc_timing
+
+            enable_gc_timing()
         scheme = "http"
         if config.certfile:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

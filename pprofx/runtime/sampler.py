@@ -116,6 +116,8 @@ class Sampler:
         self.table = FrameTable()
         self.walker = StackWalker(self.table, self.max_depth)
         self.errors = 0
+        self.cpu_total_ns = 0  # the sampler thread's own CPU time, summed over its runs
+        self.ticks_total = 0
         self._logged_error = False
         self.interval_ns = 0
         self.cost_ns = 0.0  # moving average of one tick's CPU cost
@@ -219,6 +221,8 @@ class Sampler:
         (e.g. the first, which interns every frame) only delays the next one.
         """
         self.cost_ns = cost_ns if self.cost_ns == 0 else 0.9 * self.cost_ns + 0.1 * cost_ns
+        self.cpu_total_ns += cost_ns
+        self.ticks_total += 1
         base = 1e9 / self.hz
         wait = max(base, cost_ns / self.budget)
         self.interval_ns = int(wait)
