@@ -126,6 +126,7 @@ class Sampler:
         self._last_tick = 0
         self._label_keys: dict[tuple, tuple] = {}
         self._names: dict[int, str] = {}
+        self._seen: dict[int, threading.Thread] = {}  # ident -> the thread it belonged to
         self._ticks = 0
         self._sampler_ident = 0
 
@@ -171,8 +172,24 @@ class Sampler:
         """Read every existing thread's CPU clock now, so a session charges only CPU used
         after it started; threads seen later are new and are charged from their start."""
         for ident in sys._current_frames():
+            self._check_identity(ident)
             if ident not in self._cpu_last:
                 self._cpu_delta(ident, 0)
+
+    def _check_identity(self, ident: int) -> None:
+        """Forget what was recorded under ``ident`` when it now belongs to another thread.
+
+        Thread idents are reused as soon as a thread ends: a new thread on an old ident must
+        not inherit the old one's CPU clock, last reading or name.
+        """
+        active = getattr(threading, "_active", None)
+        thread = active.get(ident) if isinstance(active, dict) else None
+        if thread is None or self._seen.get(ident) is thread:
+            return
+        self._seen[ident] = thread
+        self._cpu_clocks.pop(ident, None)
+        self._cpu_last.pop(ident, None)
+        self._names[ident] = thread.name
 
     def _start_thread(self) -> None:
         self.stop_event = threading.Event()
@@ -240,9 +257,9 @@ class Sampler:
         self._last_tick = now
         frames = sys._current_frames()
         self._ticks += 1
+        if self._ticks % 16 == 0:
+            self._names.update(_thread_names())  # names can change; refreshed now and then
         names = self._names
-        if self._ticks % 16 == 0 or any(ident not in names for ident in frames):
-            names = self._names = _thread_names()
         tasks = _running_tasks()
         walk = self.walker.walk
         cpu = by_kind.get("cpu")
@@ -250,6 +267,7 @@ class Sampler:
         for ident, frame in frames.items():
             if ident == me or ident in own_threads:
                 continue
+            self._check_identity(ident)
             used = self._cpu_delta(ident)
             if used == 0 and wall is None:
                 continue
@@ -304,16 +322,18 @@ class Sampler:
             now = time.clock_gettime_ns(clk)
         except (OSError, OverflowError):
             self._cpu_clocks.pop(ident, None)
+            self._cpu_last.pop(ident, None)
             return 0
         last = self._cpu_last.get(ident)
         self._cpu_last[ident] = now
         if last is None:
             return now if first is None else 0
-        return now - last if now >= last else 0
+        # A clock that went backwards belongs to a new thread: count it from its start.
+        return now - last if now >= last else now
 
     def _housekeeping(self, alive: Iterable[int]) -> None:
         alive = set(alive)
-        for d in (self._cpu_clocks, self._cpu_last):
+        for d in (self._cpu_clocks, self._cpu_last, self._seen, self._names):
             for ident in [i for i in d if i not in alive]:
                 del d[ident]
         self.walker.forget(alive)
