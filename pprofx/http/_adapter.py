@@ -55,7 +55,9 @@ def not_found() -> Response:
 
 
 def unauthorized() -> Response:
-    return error(401, "Unauthorized: a valid bearer token is required")
+    resp = error(401, "Unauthorized: a valid bearer token is required")
+    resp.headers.append(("WWW-Authenticate", 'Bearer realm="pprofx"'))
+    return resp
 
 
 def forbidden() -> Response:

@@ -68,10 +68,6 @@ class Options:
     metrics: bool = False  #: serve runtime gauges at ``metrics`` (Prometheus text)
 
 
-STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-               404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
-               501: "Not Implemented", 503: "Service Unavailable"}
-
 
 def error(status: int, message: str) -> Response:
     """Go's error shape: plain text, ``X-Go-Pprof: 1``, the message and a newline."""

@@ -10,7 +10,6 @@ pprofx's own, so they never appear in the profiles they serve.
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import http.server
 import ipaddress
 import logging
@@ -19,6 +18,7 @@ import threading
 import urllib.parse
 
 from ..runtime.sampler import own_threads
+from . import _adapter
 from .handlers import Options, Request, Response, error, handle
 
 log = logging.getLogger("pprofx.http")
@@ -95,14 +95,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return error(403, "Forbidden: client address not in the allow-list")
         if cfg.token:
             got = self.headers.get("Authorization", "")
-            want = f"Bearer {cfg.token}"
-            if not hmac.compare_digest(got.encode(), want.encode()):
-                return error(401, "Unauthorized: a valid bearer token is required")
+            if not _adapter.token_ok(cfg.token, got.encode("latin-1", "replace")):
+                return _adapter.unauthorized()
         parts = urllib.parse.urlsplit(self.path)
         if parts.path == PREFIX.rstrip("/"):
-            return Response(301, [("Location", PREFIX), ("Content-Type", "text/plain")], b"")
+            return _adapter.redirect(PREFIX)
         if not parts.path.startswith(PREFIX):
-            return error(404, "404 page not found")
+            return _adapter.not_found()
         body = b""
         if method == "POST":
             n = int(self.headers.get("Content-Length") or 0)

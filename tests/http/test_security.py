@@ -30,6 +30,7 @@ def test_bearer_token():
     try:
         status, headers, body = fetch(srv.url + "goroutine")
         assert status == 401 and headers["X-Go-Pprof"] == "1" and b"Traceback" not in body
+        assert headers["WWW-Authenticate"].startswith("Bearer")
         assert fetch(srv.url + "goroutine", {"Authorization": "Bearer wrong"})[0] == 401
         assert fetch(srv.url + "goroutine", {"Authorization": "Bearer s3cret"})[0] == 200
     finally:
