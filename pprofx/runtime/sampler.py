@@ -42,6 +42,33 @@ own_threads: set[int] = set()
 OVERFLOW_KEY = ((1,), ())
 
 
+class _Wake:
+    """A one-shot stop signal the sampler sleeps on between ticks.
+
+    A bare lock acquired with a timeout: waking up costs the sampler noticeably less CPU
+    than ``threading.Event.wait`` (measured: about 60 vs 86 µs a wake-up on a VM), and it is
+    paid at every tick.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds; True once :meth:`set` was called."""
+        if self._lock.acquire(True, timeout):
+            self._lock.release()  # stay signalled for any later wait
+            return True
+        return False
+
+    def set(self) -> None:
+        if self._lock.locked():
+            try:
+                self._lock.release()
+            except RuntimeError:  # released concurrently
+                pass
+
+
 class Session:
     """Aggregated samples of one CPU or wall profile: (stack, labels) -> [count, ns].
 
@@ -112,7 +139,7 @@ class Sampler:
     def _reset(self) -> None:
         self.sessions: dict[str, Session] = {}
         self.thread: threading.Thread | None = None
-        self.stop_event = threading.Event()
+        self.wake = _Wake()
         self.table = FrameTable()
         self.walker = StackWalker(self.table, self.max_depth)
         self.errors = 0
@@ -162,7 +189,7 @@ class Sampler:
                 session.end_mono = time.monotonic_ns()
             thread = self.thread if not self.sessions else None
             if thread is not None:
-                self.stop_event.set()
+                self.wake.set()
                 self.thread = None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2)
@@ -192,7 +219,7 @@ class Sampler:
         self._names[ident] = thread.name
 
     def _start_thread(self) -> None:
-        self.stop_event = threading.Event()
+        self.wake = _Wake()
         self.interval_ns = int(1e9 / self.hz)
         self.cost_ns = 0.0
         self._cpu_last.clear()
@@ -207,10 +234,10 @@ class Sampler:
         me = threading.get_ident()
         self._sampler_ident = me
         own_threads.add(me)
-        stop = self.stop_event
+        wake = self.wake
         cpu_mark = time.thread_time_ns()
         try:
-            while not stop.wait(self.interval_ns / 1e9):
+            while not wake.wait(self.interval_ns / 1e9):
                 with self.tick_lock:
                     try:
                         self._tick(me)
@@ -352,7 +379,7 @@ class Sampler:
         with self.lock:
             self.sessions.clear()
             thread, self.thread = self.thread, None
-            self.stop_event.set()
+            self.wake.set()
         if thread is not None and thread.is_alive():
             thread.join(timeout=1)
 
