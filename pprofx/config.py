@@ -23,6 +23,7 @@ class AgentConfig:
     server: ServerConfig
     cpu_hz: int
     overhead_budget: float
+    workers: bool
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -82,4 +83,5 @@ def from_env(env: Mapping[str, str] | None = None) -> AgentConfig:
         server=server,
         cpu_hz=_int(env, "PPROFX_CPU_HZ", 100, 1, 1000),
         overhead_budget=budget,
+        workers=_bool(env, "PPROFX_WORKERS", True),
     )

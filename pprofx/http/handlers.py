@@ -17,6 +17,7 @@ import html
 import threading
 import time
 import urllib.parse
+from typing import Callable
 
 from ..profile import ProfileError, delta, encode
 from ..runtime import cpu
@@ -66,6 +67,8 @@ class Options:
 
     max_seconds: int = DEFAULT_MAX_SECONDS
     metrics: bool = False  #: serve runtime gauges at ``metrics`` (Prometheus text)
+    #: prefork master: lists its workers' endpoints at ``workers`` (see workers.py)
+    workers: Callable[[], list[tuple[int, str]]] | None = None
 
 
 
@@ -214,6 +217,9 @@ def handle(req: Request, opts: Options | None = None) -> Response:
             return _cmdline()
         if path == "symbol":
             return _symbol(req)
+        if path == "workers" and opts.workers is not None:
+            lines = "".join(f"{pid} {url}\n" for pid, url in opts.workers())
+            return _ok("text/plain; charset=utf-8", lines.encode())
         if path == "metrics" and opts.metrics:
             from ..runtime import gauges
 
