@@ -97,8 +97,8 @@ REGISTRY: dict[str, NamedProfile] = {
                           _empty(CONTENTION_TYPES, ("contentions", "count"), 1),
                           _contention_text("contention")),
     "goroutine": NamedProfile(
-        "goroutine", "Stack traces of all current goroutines (Python threads). Use debug=2 as a "
-        "query parameter to export in the same format as an unrecovered panic.",
+        "goroutine", "Stack traces of all current goroutines (Python threads and asyncio tasks). "
+        "Use debug=2 as a query parameter to export in the same format as an unrecovered panic.",
         goroutine_profile, _goroutine_text),
     "heap": NamedProfile(
         "heap", "A sampling of memory allocations of live objects. You can specify the gc GET "
