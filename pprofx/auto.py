@@ -18,7 +18,7 @@ import sys
 from . import config
 from .http import workers
 from .http.server import PprofServer
-from .runtime import cpu
+from .runtime import cpu, threadcreate
 
 log = logging.getLogger("pprofx")
 
@@ -33,6 +33,7 @@ def _start() -> PprofServer | None:
         return None
     if not cfg.enabled:
         return None
+    threadcreate.install()
     try:
         cpu.set_cpu_profile_rate(cfg.cpu_hz)
         cpu.set_overhead_budget(cfg.overhead_budget)

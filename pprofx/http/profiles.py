@@ -2,8 +2,8 @@
 
 Each entry knows how to collect its :class:`~pprofx.profile.Profile` (debug=0, and the two
 snapshots of a ``seconds`` delta), render its legacy text (debug>=1) and count its records
-for the index page. Profiles whose collector has not landed yet (heap, allocs, block, mutex,
-threadcreate) answer as Go does for a disabled profile: a valid profile with Go's sample
+for the index page. Profiles whose collector has not landed yet (heap, allocs, block, mutex)
+answer as Go does for a disabled profile: a valid profile with Go's sample
 types and no samples — never a 404 — so scrapers (Alloy, Parca) keep the target healthy.
 """
 
@@ -15,6 +15,8 @@ import time
 from typing import Callable
 
 from ..profile import Profile, ValueType
+from ..runtime import threadcreate
+from ..runtime.threadcreate import threadcreate_profile
 from ..runtime.threads import dump_threads, goroutine_profile
 
 
@@ -108,9 +110,12 @@ REGISTRY: dict[str, NamedProfile] = {
                           _empty(CONTENTION_TYPES, ("contentions", "count"), 1),
                           _contention_text("mutex")),
     "threadcreate": NamedProfile("threadcreate", "Stack traces that led to the creation of new OS threads",
-                                 _empty([("threadcreate", "count")], ("threadcreate", "count"), 1),
-                                 count_text("threadcreate")),
+                                 threadcreate_profile, count_text("threadcreate")),
 }
+
+# Serving profiles means the agent is on: record thread creation from now on (one stack
+# capture per Thread.start; see runtime/threadcreate.py).
+threadcreate.install()
 
 #: Index-page entries that are not registry profiles (count 0), with their descriptions.
 SPECIAL = {

@@ -25,6 +25,7 @@ from ..profile import Profile, ProfileBuilder
 from .frames import FrameTable, StackWalker
 from .labels import labels_of_task, labels_of_thread
 from .sampler import own_threads
+from .threadcreate import created_by
 
 _RUN_FOREVER = asyncio.BaseEventLoop.run_forever.__code__
 
@@ -123,6 +124,7 @@ def dump_threads() -> str:
     blocks = []
     current = threading.get_ident()
     threads = _thread_stacks()
+    by_ident = {t.ident: t for t in threading.enumerate()}
     for ident, name, daemon, frame in threads:
         state = "running" if ident == current else "alive"
         head = f"goroutine {ident} [{state}]: thread {name!r}" + (" daemon" if daemon else "")
@@ -131,7 +133,12 @@ def dump_threads() -> str:
         while f is not None:
             chain.append(f)
             f = f.f_back
-        blocks.append("\n".join([head, *_frame_lines(chain)]))
+        lines = [head, *_frame_lines(chain)]
+        origin = created_by(by_ident[ident]) if ident in by_ident else None
+        if origin is not None:
+            fn, filename, line, creator = origin
+            lines += [f"created by {fn} in thread {creator!r}", f"\t{filename}:{line}"]
+        blocks.append("\n".join(lines))
     for task, state in _tasks(threads):
         head = f"goroutine {id(task)} [{state}]: task {task.get_name()!r}"
         blocks.append("\n".join([head, *_frame_lines(await_chain(task))]))
