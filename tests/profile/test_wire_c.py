@@ -23,6 +23,7 @@ import pytest
 from pprofx.profile import _wire_py
 from pprofx.profile.errors import ProfileError
 from tests.conftest import CORPUS, IN_CI, corpus_profiles, missing
+from tests.profile.test_malformed import varint
 
 try:
     from pprofx.profile import _wire_c
@@ -120,14 +121,7 @@ def assert_twins_agree(data) -> tuple:
 # A tiny protobuf writer for hand-made inputs.
 
 
-def uv(v: int) -> bytes:
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while v >= 0x80:
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
+uv = varint  # the writer of test_malformed: unsigned varint of a 64-bit value
 
 
 def key(num: int, wt: int) -> bytes:
