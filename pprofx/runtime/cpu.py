@@ -155,25 +155,23 @@ class _Handle:
 
 
 @contextlib.contextmanager
-def cpu_profile(dest: Destination = None) -> Iterator[_Handle]:
+def _profiling(kind: str, dest: Destination) -> Iterator[_Handle]:
+    handle = _Handle()
+    _start(kind, dest)
+    try:
+        yield handle
+    finally:
+        handle.profile = _stop(kind)
+
+
+def cpu_profile(dest: Destination = None) -> contextlib.AbstractContextManager[_Handle]:
     """``with cpu_profile("out.pb.gz") as h: …``; ``h.profile`` holds the result."""
-    handle = _Handle()
-    start_cpu_profile(dest)
-    try:
-        yield handle
-    finally:
-        handle.profile = stop_cpu_profile()
+    return _profiling("cpu", dest)
 
 
-@contextlib.contextmanager
-def wall_profile(dest: Destination = None) -> Iterator[_Handle]:
+def wall_profile(dest: Destination = None) -> contextlib.AbstractContextManager[_Handle]:
     """``with wall_profile("out.pb.gz") as h: …``; ``h.profile`` holds the result."""
-    handle = _Handle()
-    start_wall_profile(dest)
-    try:
-        yield handle
-    finally:
-        handle.profile = stop_wall_profile()
+    return _profiling("wall", dest)
 
 
 def _collect(kind: str, seconds: float, stop_event: threading.Event | None) -> Profile:
