@@ -51,8 +51,57 @@ def _source_options(args: argparse.Namespace):
 
     if args.seconds is not None and args.seconds <= 0:
         raise UsageError(f"-seconds must be a positive integer, got {args.seconds}")
+    base = list(getattr(args, "base", None) or [])
+    diff_base = list(getattr(args, "diff_base", None) or [])
+    if base and diff_base:
+        raise UsageError("-base and -diff_base flags cannot both be set")
     return SourceOptions(seconds=args.seconds, timeout=args.timeout,
-                         all_frames=args.all_frames, max_size=args.max_profile_size)
+                         all_frames=args.all_frames, max_size=args.max_profile_size,
+                         base=base or diff_base, diff_base=bool(diff_base),
+                         normalize=getattr(args, "normalize", False))
+
+
+def _write_output(text: str, output: str | None) -> None:
+    if not output:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UsageError(f"cannot write {output}: {e.strerror or e}") from None
+
+
+class ReportCommand:
+    """A text report with go tool pprof's layout and numbers (see `pprofx COMMAND -h`)."""
+
+    def __init__(self, name: str, help: str, takes_regex: bool = False) -> None:  # noqa: A002
+        self.name = name
+        self.help = help
+        self.takes_regex = takes_regex
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        from .cli_flags import add_report_arguments
+
+        if self.takes_regex:
+            p.add_argument("regex", metavar="REGEX", help="functions to report on (regular expression)")
+        _add_source_arguments(p)
+        p.add_argument("-output", "--output", "-o", dest="output", default=None, metavar="FILE",
+                       help="write the report to FILE instead of standard output")
+        add_report_arguments(p)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .cli_flags import report_options
+        from .report.generate import generate
+        from .report.source import load_sources
+
+        options = report_options(args, symbol=getattr(args, "regex", ""))
+        profile = load_sources(args.sources, _source_options(args))
+        text, warnings = generate(profile, self.name, options)
+        for w in warnings:
+            print(w, file=sys.stderr)
+        _write_output(text, args.output)
+        return 0
 
 
 class RawCommand:
@@ -123,6 +172,14 @@ class RunCommand:
 
 
 COMMANDS = {
+    "top": lambda: ReportCommand("top", "top functions: flat, cum and their shares (like -top)"),
+    "text": lambda: ReportCommand("text", "same as top"),
+    "tree": lambda: ReportCommand("tree", "callers and callees of each function (like -tree)"),
+    "peek": lambda: ReportCommand("peek", "callers and callees of functions matching REGEX",
+                                  takes_regex=True),
+    "traces": lambda: ReportCommand("traces", "every sample with its labels and stack"),
+    "tags": lambda: ReportCommand("tags", "label values and their share of the total"),
+    "comments": lambda: ReportCommand("comments", "the profile's comments"),
     "raw": RawCommand,
     "run": RunCommand,
 }
@@ -135,9 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pprofx {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, cls in COMMANDS.items():
-        cmd = cls()
-        sp = sub.add_parser(name, help=cmd.help, description=cls.__doc__)
+    for name, factory in COMMANDS.items():
+        cmd = factory()
+        sp = sub.add_parser(name, help=cmd.help, description=f"{cmd.help}. {type(cmd).__doc__}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
         cmd.add_arguments(sp)
         sp.set_defaults(_command=cmd)
     return parser
@@ -145,7 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 internal error)."""
+    from .cli_flags import FlagError, normalize_bool_flags
+
     parser = build_parser()
+    try:
+        argv = normalize_bool_flags(sys.argv[1:] if argv is None else argv)
+    except FlagError as e:
+        print(f"pprofx: {e}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     cmd = getattr(args, "_command", None)
     if cmd is None:

@@ -7,6 +7,7 @@ from collected stacks, ``merge``/``scale``/``delta`` combine them with pprof's r
 """
 
 from .builder import ProfileBuilder
+from .copy import copy_profile, remove_label, set_label
 from .decode import DEFAULT_MAX_SIZE, decode, load, wire_backend
 from .delta import delta
 from .encode import encode, serialize, write
@@ -32,6 +33,7 @@ __all__ = [
     "check_compatible",
     "check_valid",
     "compact",
+    "copy_profile",
     "decode",
     "delta",
     "encode",
@@ -39,9 +41,11 @@ __all__ = [
     "load",
     "merge",
     "negate",
+    "remove_label",
     "scale",
     "scale_n",
     "serialize",
+    "set_label",
     "wire_backend",
     "write",
 ]

@@ -17,7 +17,19 @@ import urllib.parse
 import urllib.request
 from typing import Sequence
 
-from ..profile import DEFAULT_MAX_SIZE, Mapping, Profile, ProfileError, decode, load, merge
+from ..profile import (
+    DEFAULT_MAX_SIZE,
+    Mapping,
+    Profile,
+    ProfileError,
+    check_compatible,
+    decode,
+    load,
+    merge,
+    negate,
+    scale_n,
+    set_label,
+)
 from ..profile.prune import remove_uninteresting
 
 
@@ -30,6 +42,9 @@ class SourceOptions:
     all_frames: bool = False  #: ignore drop_frames/keep_frames
     max_size: int = DEFAULT_MAX_SIZE  #: largest profile accepted, after gzip inflation
     verbose: bool = True  #: print "Fetching profile over HTTP…" to stderr
+    base: Sequence[str] = ()  #: -base / -diff_base sources, subtracted from the profile
+    diff_base: bool = False  #: mark base samples with pprof::base=true (percentages vs. base)
+    normalize: bool = False  #: scale the profile to the base's totals first
 
 
 def is_url(source: str) -> bool:
@@ -125,8 +140,32 @@ def load_sources(sources: Sequence[str], opts: SourceOptions | None = None) -> P
     opts = opts or SourceOptions()
     if not sources:
         raise ProfileError("no profile source given")
-    profiles = [fetch(s, opts) for s in sources]
-    p = profiles[0] if len(profiles) == 1 else merge(profiles)
+    # pprof merges even a single source, which compacts it: duplicate samples summed in
+    # first-appearance order (per-sample reports and -normalize rounding depend on this).
+    p = merge([fetch(s, opts) for s in sources])
+    if opts.base:
+        p = _subtract_base(p, opts)
     if not opts.all_frames:
         remove_uninteresting(p)
     return add_fake_mapping(p)
+
+
+def _normalize(p: Profile, base: Profile) -> None:
+    """pprof's ``Normalize``: scale ``p`` so its per-type totals equal ``base``'s."""
+    check_compatible(p, base)
+    n = len(p.sample_types)
+    base_totals = [sum(s.values[i] for s in base.samples) for i in range(n)]
+    totals = [sum(s.values[i] for s in p.samples) for i in range(n)]
+    scale_n(p, [b / t if t else 0.0 for b, t in zip(base_totals, totals)])
+
+
+def _subtract_base(p: Profile, opts: SourceOptions) -> Profile:
+    """Merge ``p`` with the negated base profile (``-base``); for ``-diff_base`` the base
+    samples carry ``pprof::base=true`` so reports take percentages against the base."""
+    base = merge([fetch(s, opts) for s in opts.base])
+    if opts.diff_base:
+        set_label(base, "pprof::base", ["true"])
+    if opts.normalize:
+        _normalize(p, base)
+    negate(base)
+    return merge([p, base])
