@@ -41,6 +41,16 @@ def _add_source_arguments(p: argparse.ArgumentParser) -> None:
                    help="HTTP timeout in seconds (default 1.5×seconds, else 60)")
     p.add_argument("-all_frames", "--all-frames", dest="all_frames", action="store_true",
                    help="ignore the profile's drop_frames/keep_frames")
+    p.add_argument("-token", "--token", default=None, metavar="TOKEN",
+                   help="bearer token for an agent started with PPROFX_TOKEN (default $PPROFX_TOKEN)")
+    p.add_argument("-token_file", "--token-file", dest="token_file", default=None, metavar="FILE",
+                   help="read the bearer token from FILE")
+    p.add_argument("-tls_ca", "--tls-ca", dest="tls_ca", default=None, metavar="FILE",
+                   help="CA certificates to verify https sources with")
+    p.add_argument("-tls_cert", "--tls-cert", dest="tls_cert", default=None, metavar="FILE",
+                   help="client certificate for https sources")
+    p.add_argument("-tls_key", "--tls-key", dest="tls_key", default=None, metavar="FILE",
+                   help="client key for https sources")
     p.add_argument("--max-profile-size", type=int, default=DEFAULT_MAX_SIZE, metavar="BYTES",
                    help="refuse profiles larger than this once decompressed "
                         f"(default {DEFAULT_MAX_SIZE})")
@@ -55,10 +65,19 @@ def _source_options(args: argparse.Namespace):
     diff_base = list(getattr(args, "diff_base", None) or [])
     if base and diff_base:
         raise UsageError("-base and -diff_base flags cannot both be set")
+    token = args.token
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as f:
+                token = f.read().strip()
+        except OSError as e:
+            raise UsageError(f"cannot read token file {args.token_file}: {e.strerror or e}") from None
     return SourceOptions(seconds=args.seconds, timeout=args.timeout,
                          all_frames=args.all_frames, max_size=args.max_profile_size,
                          base=base or diff_base, diff_base=bool(diff_base),
-                         normalize=getattr(args, "normalize", False))
+                         normalize=getattr(args, "normalize", False), token=token,
+                         tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                         save_remote=True)
 
 
 def _write_output(text: str, output: str | None) -> None:
@@ -171,6 +190,87 @@ class RunCommand:
         return 1  # not reached
 
 
+class MergeCommand:
+    """Merge profiles (files or URLs) into one gzip pprof file, as pprof merges sources:
+    they must have the same sample types; identical samples are summed. Example:
+
+      pprofx merge -o all.pb.gz host1.pb.gz host2.pb.gz
+    """
+
+    help = "merge several profiles into one file"
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        _add_source_arguments(p)
+        p.add_argument("-o", "-output", "--output", dest="output", required=True, metavar="FILE",
+                       help="where to write the merged profile (gzip pprof)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .profile import write
+        from .report.source import load_sources
+
+        opts = _source_options(args)
+        opts.all_frames = True  # keep the data intact; drop_frames travels in the file
+        profile = load_sources(args.sources, opts)
+        try:
+            write(profile, args.output)
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+        print(f"Merged {len(args.sources)} profile(s) into {args.output} "
+              f"({len(profile.samples)} samples)", file=sys.stderr)
+        return 0
+
+
+EXIT_REGRESSION = 3
+
+
+class DiffCommand:
+    """Compare NEW with BASE function by function: each function's share of its own profile
+    (flat, or cum with -cum), biggest growth first. With --fail-on-regression PCT the exit
+    status is 3 when some function's share grew by more than PCT percentage points, for CI:
+
+      pprofx diff --fail-on-regression 5 baseline.pb.gz candidate.pb.gz
+    """
+
+    help = "compare two profiles; exit status 3 on a regression (--fail-on-regression)"
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        from .cli_flags import add_report_arguments
+
+        p.add_argument("base_source", metavar="BASE", help="the baseline profile (file or URL)")
+        p.add_argument("new_source", metavar="NEW", help="the profile to check (file or URL)")
+        p.add_argument("--fail-on-regression", "-fail_on_regression", dest="fail_on_regression",
+                       type=float, default=None, metavar="PCT",
+                       help="exit with status 3 if a function's share grew by more than PCT points")
+        p.add_argument("-seconds", "--seconds", type=int, default=None, metavar="N",
+                       help="duration for time-based profiles fetched from URLs")
+        p.add_argument("-timeout", "--timeout", type=float, default=None, metavar="N",
+                       help="HTTP timeout in seconds")
+        p.add_argument("-output", "--output", "-o", dest="output", default=None, metavar="FILE",
+                       help="write the report to FILE instead of standard output")
+        add_report_arguments(p)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .cli_flags import report_options
+        from .report.diff import diff_profiles, render_diff
+        from .report.source import SourceOptions, load_sources
+
+        if args.fail_on_regression is not None and args.fail_on_regression < 0:
+            raise UsageError("--fail-on-regression must be a non-negative number of percentage points")
+        opts = SourceOptions(seconds=args.seconds, timeout=args.timeout, save_remote=True)
+        base = load_sources([args.base_source], opts)
+        new = load_sources([args.new_source], opts)
+        options = report_options(args)
+        d = diff_profiles(base, new, options)
+        _write_output(render_diff(d, max(options.nodecount, 0), args.fail_on_regression), args.output)
+        if args.fail_on_regression is not None:
+            bad = d.regressions(args.fail_on_regression)
+            for r in bad:
+                print(f"pprofx: regression: {r.name} {r.growth(d.cum):+.2f}pp", file=sys.stderr)
+            if bad:
+                return EXIT_REGRESSION
+        return 0
+
+
 COMMANDS = {
     "top": lambda: ReportCommand("top", "top functions: flat, cum and their shares (like -top)"),
     "text": lambda: ReportCommand("text", "same as top"),
@@ -180,6 +280,8 @@ COMMANDS = {
     "traces": lambda: ReportCommand("traces", "every sample with its labels and stack"),
     "tags": lambda: ReportCommand("tags", "label values and their share of the total"),
     "comments": lambda: ReportCommand("comments", "the profile's comments"),
+    "diff": DiffCommand,
+    "merge": MergeCommand,
     "raw": RawCommand,
     "run": RunCommand,
 }

@@ -10,12 +10,17 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Profiles fetched over HTTP are saved as pprof saves them ($PPROF_TMPDIR, else ~/pprof);
+# keep the test suite's out of the developer's home (subprocesses inherit this).
+os.environ["PPROF_TMPDIR"] = tempfile.mkdtemp(prefix="pprofx-tests-")
 
 
 def find_corpus() -> Path | None:

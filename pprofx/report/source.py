@@ -11,10 +11,9 @@ whose message names the source.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
+import tempfile
 from typing import Sequence
 
 from ..profile import (
@@ -23,7 +22,7 @@ from ..profile import (
     Profile,
     ProfileError,
     check_compatible,
-    decode,
+    encode,
     load,
     merge,
     negate,
@@ -31,6 +30,7 @@ from ..profile import (
     set_label,
 )
 from ..profile.prune import remove_uninteresting
+from .fetch import HttpOptions, fetch_url, is_url
 
 
 @dataclasses.dataclass
@@ -45,84 +45,83 @@ class SourceOptions:
     base: Sequence[str] = ()  #: -base / -diff_base sources, subtracted from the profile
     diff_base: bool = False  #: mark base samples with pprof::base=true (percentages vs. base)
     normalize: bool = False  #: scale the profile to the base's totals first
+    token: str | None = None  #: bearer token for protected agents (default $PPROFX_TOKEN)
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    save_remote: bool = False  #: save fetched profiles like pprof ($PPROF_TMPDIR or ~/pprof)
 
 
-def is_url(source: str) -> bool:
-    """True for sources fetched over HTTP (scheme given, or ``host:port`` form)."""
-    if source.startswith(("http://", "https://")):
-        return True
-    head = source.split("/", 1)[0]
-    host, sep, port = head.rpartition(":")
-    return bool(sep and host and port.isdigit())
-
-
-def adjust_url(source: str, seconds: int | None) -> tuple[str, float | None]:
-    """Normalise a URL source like Go's pprof; return (url, seconds found in it or None)."""
-    if not source.startswith(("http://", "https://")):
-        source = "http://" + source
-    parts = urllib.parse.urlsplit(source)
-    path = parts.path
-    if path in ("", "/"):
-        path = "/debug/pprof/profile"
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    if seconds is not None:
-        query = [(k, v) for k, v in query if k != "seconds"] + [("seconds", str(seconds))]
-    secs = None
-    for k, v in query:
-        if k == "seconds":
-            try:
-                secs = float(v)
-            except ValueError:
-                secs = None
-    url = urllib.parse.urlunsplit(
-        (parts.scheme, parts.netloc, path, urllib.parse.urlencode(query), "")
-    )
-    return url, secs
-
-
-def fetch_url(source: str, opts: SourceOptions) -> Profile:
-    """Fetch and decode one profile over HTTP, with Go pprof's messages on failure."""
-    url, secs = adjust_url(source, opts.seconds)
-    timeout = opts.timeout
-    if timeout is None:
-        timeout = 1.5 * secs if secs else 60.0
-    timeout += 5
-    if opts.verbose:
-        print(f"Fetching profile over HTTP from {url}", file=sys.stderr)
-        if secs:
-            print(f"Please wait... ({secs:g}s)", file=sys.stderr)
-    req = urllib.request.Request(url, headers={"User-Agent": "pprofx"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - user URL
-            data = resp.read(opts.max_size + 1)
-    except urllib.error.HTTPError as e:
-        body = b""
-        try:
-            body = e.read(4096)
-        except OSError:
-            pass
-        msg = f"server response: {e.code} {e.reason}"
-        ctype = e.headers.get("Content-Type", "") if e.headers else ""
-        if e.headers and e.headers.get("X-Go-Pprof") and ctype.startswith("text/plain"):
-            msg += " - " + body.decode("utf-8", "replace").strip()
-        raise ProfileError(f"{url}: {msg}") from None
-    except urllib.error.URLError as e:
-        raise ProfileError(f"{url}: {e.reason}") from None
-    except TimeoutError:
-        raise ProfileError(f"{url}: timed out after {timeout:g}s") from None
-    except OSError as e:
-        raise ProfileError(f"{url}: {e}") from None
-    try:
-        return decode(data, opts.max_size)
-    except ProfileError as e:
-        raise ProfileError(f"{url}: {e}") from None
+def _http(opts: SourceOptions) -> HttpOptions:
+    return HttpOptions(seconds=opts.seconds, timeout=opts.timeout, token=opts.token,
+                       tls_ca=opts.tls_ca, tls_cert=opts.tls_cert, tls_key=opts.tls_key,
+                       verbose=opts.verbose, max_size=opts.max_size)
 
 
 def fetch(source: str, opts: SourceOptions) -> Profile:
     """Load one source (file or URL) without any post-processing."""
     if is_url(source):
-        return fetch_url(source, opts)
+        return fetch_url(source, _http(opts))
     return load(source, opts.max_size)
+
+
+def _fetch_all(sources: Sequence[str], opts: SourceOptions) -> Profile:
+    """Fetch and merge ``sources``; like pprof, a failing source among several is reported
+    on stderr and skipped, and only all of them failing is an error."""
+    profiles, errors = [], []
+    for s in sources:
+        try:
+            profiles.append(fetch(s, opts))
+        except ProfileError as e:
+            errors.append(e)
+    if not profiles:
+        raise errors[0]
+    for e in errors:
+        print(f"pprofx: {e} (skipped)", file=sys.stderr)
+    # pprof merges even a single source, which compacts it: duplicate samples summed in
+    # first-appearance order (per-sample reports and -normalize rounding depend on this).
+    return merge(profiles)
+
+
+def save_dir() -> str:
+    """Where fetched profiles are saved: $PPROF_TMPDIR, else ~/pprof, else the temp dir."""
+    candidates = [os.environ.get("PPROF_TMPDIR", "")]
+    if os.environ.get("HOME"):
+        candidates.append(os.path.join(os.environ["HOME"], "pprof"))
+    candidates.append(tempfile.gettempdir())
+    for d in candidates:
+        if not d:
+            continue
+        try:
+            os.makedirs(d, mode=0o755, exist_ok=True)
+            return d
+        except OSError as e:
+            print(f"Could not use temp dir {d}: {e}", file=sys.stderr)
+    raise ProfileError("failed to identify temp dir")
+
+
+def save_fetched(p: Profile) -> str | None:
+    """Save ``p`` as pprof does: ``pprof.<binary>.<types>.NNN.pb.gz``; returns the path."""
+    prefix = "pprof."
+    if p.mappings and p.mappings[0].filename:
+        prefix += os.path.basename(p.mappings[0].filename) + "."
+    prefix += "".join(t.type + "." for t in p.sample_types)
+    try:
+        d = save_dir()
+        for i in range(1, 10000):
+            path = os.path.join(d, f"{prefix}{i:03d}.pb.gz")
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "wb") as f:
+                f.write(encode(p))
+            print(f"Saved profile in {path}", file=sys.stderr)
+            return path
+        raise ProfileError(f"could not create file of the form {prefix}001.pb.gz")
+    except (OSError, ProfileError) as e:
+        print(f"Could not save profile: {e}", file=sys.stderr)
+    return None
 
 
 def add_fake_mapping(p: Profile) -> Profile:
@@ -142,12 +141,15 @@ def load_sources(sources: Sequence[str], opts: SourceOptions | None = None) -> P
         raise ProfileError("no profile source given")
     # pprof merges even a single source, which compacts it: duplicate samples summed in
     # first-appearance order (per-sample reports and -normalize rounding depend on this).
-    p = merge([fetch(s, opts) for s in sources])
+    p = _fetch_all(sources, opts)
     if opts.base:
         p = _subtract_base(p, opts)
     if not opts.all_frames:
         remove_uninteresting(p)
-    return add_fake_mapping(p)
+    p = add_fake_mapping(p)
+    if opts.save_remote and any(is_url(s) for s in [*sources, *opts.base]):
+        save_fetched(p)
+    return p
 
 
 def _normalize(p: Profile, base: Profile) -> None:
@@ -162,7 +164,7 @@ def _normalize(p: Profile, base: Profile) -> None:
 def _subtract_base(p: Profile, opts: SourceOptions) -> Profile:
     """Merge ``p`` with the negated base profile (``-base``); for ``-diff_base`` the base
     samples carry ``pprof::base=true`` so reports take percentages against the base."""
-    base = merge([fetch(s, opts) for s in opts.base])
+    base = _fetch_all(opts.base, opts)
     if opts.diff_base:
         set_label(base, "pprof::base", ["true"])
     if opts.normalize:
