@@ -5,11 +5,11 @@
 2. drives a bounded load on loopback (4 clients on kept-alive connections for about
    4 seconds: /checkout, /search, /report);
 3. fetches a 3-second CPU profile and a wall-clock profile over HTTP, exactly as
-   `go tool pprof http://…/debug/pprof/profile?seconds=3` would, and prints the CPU share
-   per function and per route label, the wall time per route, and the start of `pprofx raw`;
+   `go tool pprof http://…/debug/pprof/profile?seconds=3` would, and shows them with
+   `pprofx top` (CPU per function) and `pprofx tags` (CPU and wall time per route label);
 4. stops everything it started. The profiles are kept as demo-cpu.pb.gz and demo-wall.pb.gz.
 
-`python examples/demo.py FILE` prints an existing profile instead.
+`python examples/demo.py FILE` prints `pprofx top` of an existing profile instead.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from pprofx.profile import Profile, decode  # noqa: E402
 
 
 def free_port() -> int:
@@ -66,28 +65,15 @@ def load(port: int, stop: threading.Event, counts: dict) -> None:
     conn.close()
 
 
-def shares(p: Profile, key: str | None) -> list[tuple[str, float]]:
-    total = p.total(1) or 1
-    acc: dict[str, int] = {}
-    for s in p.samples:
-        if key is None:
-            name = s.locations[0].lines[0].function.name if s.locations else "?"
-        else:
-            name = next((lab.str for lab in s.labels if lab.key == key), None)
-            if name is None:
-                continue
-        acc[name] = acc.get(name, 0) + s.values[1]
-    return sorted(((n, 100 * v / total) for n, v in acc.items()), key=lambda kv: -kv[1])
-
-
-def show_raw(path: str, max_lines: int) -> int:
-    res = subprocess.run([sys.executable, "-m", "pprofx", "raw", path], capture_output=True,
+def show(args: list[str], max_lines: int = 40) -> int:
+    """Run ``pprofx ARGS`` and print its output (what a user would type next)."""
+    res = subprocess.run([sys.executable, "-m", "pprofx", *args], capture_output=True,
                          text=True, cwd=ROOT)
+    print(f"\n$ pprofx {' '.join(args)}")
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
         return res.returncode
     lines = res.stdout.splitlines()
-    print(f"$ pprofx raw {path}")
     print("\n".join(lines[:max_lines]))
     if len(lines) > max_lines:
         print(f"… ({len(lines) - max_lines} more lines)")
@@ -96,7 +82,7 @@ def show_raw(path: str, max_lines: int) -> int:
 
 def main() -> int:
     if len(sys.argv) > 1:
-        return show_raw(sys.argv[1], 60)
+        return show(["top", sys.argv[1]], 60)
     app_port, agent_port = free_port(), free_port()
     agent = f"http://127.0.0.1:{agent_port}/debug/pprof/"
     print(f"$ pprofx run --http 127.0.0.1:{agent_port} -- python examples/service.py "
@@ -135,27 +121,20 @@ def main() -> int:
         service.terminate()
         service.wait(timeout=10)
 
-    cpu, wall = decode(results["profile"]), decode(results["wall"])
     cpu_path, wall_path = Path("demo-cpu.pb.gz").resolve(), Path("demo-wall.pb.gz").resolve()
     cpu_path.write_bytes(results["profile"])
     wall_path.write_bytes(results["wall"])
     print(f"\nrequests served during the demo: "
           f"{', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}")
-    print(f"CPU profile: {cpu.total(1) / 1e9:.2f}s of CPU in {cpu.duration_nanos / 1e9:.2f}s")
-    print("\n  CPU%   function (flat)")
-    for name, pct in shares(cpu, None)[:6]:
-        print(f"  {pct:5.1f}  {name}")
-    print("\n  CPU%   route label")
-    for name, pct in shares(cpu, "route"):
-        print(f"  {pct:5.1f}  {name}")
-    print("\n  wall%  route label (time spent in requests, waiting included)")
-    for name, pct in shares(wall, "route"):
-        print(f"  {pct:5.1f}  {name}")
+    rc = show(["top", "-nodecount=10", str(cpu_path)])
+    rc = rc or show(["tags", "-tagshow=route", str(cpu_path)])
+    rc = rc or show(["tags", "-tagshow=route", str(wall_path)])
     print("\nnote: CPU shown in blocking calls (e.g. SocketIO.readinto) was mostly used just before the")
     print("thread blocked: a Python-level sampler sees a thread when it releases the GIL. See")
     print("docs/cpu-and-wall.md, 'GIL-timing bias'; the planned native sampler removes it.")
-    print("\nsaved demo-cpu.pb.gz and demo-wall.pb.gz (try: go tool pprof -top demo-cpu.pb.gz)\n")
-    return show_raw(str(cpu_path), 16)
+    print(f"\nsaved {cpu_path.name} and {wall_path.name}; next: pprofx tree {cpu_path.name}, "
+          f"pprofx top -tagfocus=route=/search {cpu_path.name}, or go tool pprof -top {cpu_path.name}")
+    return rc
 
 
 if __name__ == "__main__":

@@ -38,8 +38,14 @@ def copy_profile(p: Profile) -> Profile:
         return new
 
     out_locations = [loc(x) for x in p.locations]
-    samples = [Sample([loc(x) for x in s.locations], list(s.values), list(s.labels))
-               for s in p.samples]
+    translate = locations.__getitem__
+    samples = []
+    for s in p.samples:
+        try:
+            locs = list(map(translate, map(id, s.locations)))
+        except KeyError:  # a location missing from p.locations: copy it on the way
+            locs = [loc(x) for x in s.locations]
+        samples.append(Sample(locs, s.values[:], s.labels[:]))
     return Profile(
         sample_types=[ValueType(t.type, t.unit) for t in p.sample_types],
         samples=samples,

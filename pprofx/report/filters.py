@@ -43,6 +43,8 @@ def _loc_matches(loc: Location, rx: re.Pattern) -> bool:
 def filter_by_name(p: Profile, focus, ignore, hide, show) -> tuple[bool, bool, bool, bool]:
     """pprof's ``FilterSamplesByName``; returns whether each regex matched something."""
     fm = im = hm = hnm = False
+    if focus is None and ignore is None and hide is None and show is None:
+        return bool(p.samples), im, hm, hnm
     verdict: dict[int, bool] = {}  # id(location) -> True focused / False ignored
     hidden: set[int] = set()
     for loc in p.locations:
