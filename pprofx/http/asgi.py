@@ -28,6 +28,7 @@ import inspect
 import logging
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
+from ..otel import current_trace_labels
 from ..runtime.labels import labels
 from . import _adapter
 from .handlers import DEFAULT_MAX_SECONDS, Options, Request, Response, error
@@ -166,11 +167,13 @@ class PprofASGIMiddleware:
     """
 
     def __init__(self, app: ASGIApp, prefix: str = _adapter.PREFIX, label_requests: bool = True,
-                 route: Optional[Callable[[Scope], str]] = None, **pprof_options: Any) -> None:
+                 route: Optional[Callable[[Scope], str]] = None, trace_labels: bool = False,
+                 **pprof_options: Any) -> None:
         self.app = app
         self.prefix = "/" + prefix.strip("/")
         self.label_requests = label_requests
         self.route = route or _path_route
+        self.trace_labels = trace_labels
         self.pprof = PprofASGIApp(**pprof_options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -194,7 +197,10 @@ class PprofASGIMiddleware:
     def _labels(self, scope: Scope) -> Optional[labels]:
         try:
             method = str(scope.get("method", ""))
-            return labels(**{"http.method": method, "http.route": str(self.route(scope))})
+            kv = {"http.method": method, "http.route": str(self.route(scope))}
+            if self.trace_labels:
+                kv.update(current_trace_labels())
+            return labels(**kv)
         except Exception as e:  # noqa: BLE001 - a bad route hook must not fail the request
             log.warning("pprofx: request labels skipped: %s: %s", type(e).__name__, e)
             return None

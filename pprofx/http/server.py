@@ -145,9 +145,10 @@ class PprofServer:
         self.httpd.options = Options(  # type: ignore[attr-defined]
             max_seconds=config.max_seconds, metrics=config.metrics)
         if config.metrics:
-            from ..runtime.gauges import enable_gc_timing
+            from ..runtime.gauges import enable_gc_timing, register_prometheus_if_in_use
 
             enable_gc_timing()
+            register_prometheus_if_in_use()  # the app's own /metrics shows them too
         scheme = "http"
         if config.certfile:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

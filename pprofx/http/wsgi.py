@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from ..otel import current_trace_labels
 from ..runtime.labels import labels
 from . import _adapter
 from .handlers import DEFAULT_MAX_SECONDS, Options, Request, Response, error
@@ -138,11 +139,13 @@ class PprofMiddleware:
     """
 
     def __init__(self, app: WSGIApp, prefix: str = _adapter.PREFIX, label_requests: bool = True,
-                 route: Optional[Callable[[Environ], str]] = None, **pprof_options: Any) -> None:
+                 route: Optional[Callable[[Environ], str]] = None, trace_labels: bool = False,
+                 **pprof_options: Any) -> None:
         self.app = app
         self.prefix = "/" + prefix.strip("/")
         self.label_requests = label_requests
         self.route = route or _path_route
+        self.trace_labels = trace_labels
         self.pprof = PprofApp(**pprof_options)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -164,7 +167,10 @@ class PprofMiddleware:
     def _labels(self, environ: Environ) -> Optional[labels]:
         try:
             method = str(environ.get("REQUEST_METHOD", ""))
-            return labels(**{"http.method": method, "http.route": str(self.route(environ))})
+            kv = {"http.method": method, "http.route": str(self.route(environ))}
+            if self.trace_labels:
+                kv.update(current_trace_labels())
+            return labels(**kv)
         except Exception as e:  # noqa: BLE001 - a bad route hook must not fail the request
             log.warning("pprofx: request labels skipped: %s: %s", type(e).__name__, e)
             return None

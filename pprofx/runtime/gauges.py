@@ -58,39 +58,104 @@ def _rss_bytes() -> int:
         return 0
 
 
+Family = tuple  # (name, kind, help, [(labels dict, value)])
+
+
+def families() -> list[Family]:
+    """Every gauge as (name, "gauge"|"counter", help, [(labels, value), …])."""
+    out: list[Family] = [
+        ("pprofx_threads", "gauge", "Python threads alive.", [({}, threading.active_count())]),
+        ("pprofx_asyncio_tasks", "gauge", "Tasks of event loops running a task right now.",
+         [({}, _tasks())]),
+    ]
+    stats = gc.get_stats()
+    out.append(("pprofx_gc_collections_total", "counter", "Garbage collections by generation.",
+                [({"generation": str(i)}, s.get("collections", 0)) for i, s in enumerate(stats)]))
+    out.append(("pprofx_gc_collected_objects_total", "counter", "Objects collected by generation.",
+                [({"generation": str(i)}, s.get("collected", 0)) for i, s in enumerate(stats)]))
+    if _installed[0]:
+        out.append(("pprofx_gc_pause_seconds_total", "counter",
+                    "Time spent in garbage collection by generation (since the metrics were enabled).",
+                    [({"generation": str(i)}, ns / 1e9) for i, ns in enumerate(_gc_pause_ns)]))
+    out.append(("pprofx_resident_memory_bytes", "gauge", "Resident set size of the process.",
+                [({}, _rss_bytes())]))
+    out.append(("pprofx_sampler_cpu_seconds_total", "counter",
+                "CPU time used by pprofx's sampler thread (waking up included).",
+                [({}, SAMPLER.cpu_total_ns / 1e9)]))
+    out.append(("pprofx_sampler_ticks_total", "counter", "Sampling ticks taken.",
+                [({}, SAMPLER.ticks_total)]))
+    out.append(("pprofx_sampler_errors_total", "counter", "Sampling ticks that failed (logged once).",
+                [({}, SAMPLER.errors)]))
+    out.append(("pprofx_sampler_interval_seconds", "gauge",
+                "Current wait between ticks (lengthened by the CPU budget when needed).",
+                [({}, SAMPLER.interval_ns / 1e9)]))
+    return out
+
+
+def _labels_text(labels: dict) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
 def render() -> str:
     """All gauges as Prometheus exposition text (version 0.0.4)."""
     out: list[str] = []
-
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+    for name, kind, help_text, samples in families():
         out.append(f"# HELP {name} {help_text}")
         out.append(f"# TYPE {name} {kind}")
         for labels, value in samples:
-            out.append(f"{name}{labels} {value:g}" if isinstance(value, float) else
-                       f"{name}{labels} {value}")
-
-    metric("pprofx_threads", "gauge", "Python threads alive.", [("", threading.active_count())])
-    metric("pprofx_asyncio_tasks", "gauge", "Tasks of event loops running a task right now.",
-           [("", _tasks())])
-    stats = gc.get_stats()
-    metric("pprofx_gc_collections_total", "counter", "Garbage collections by generation.",
-           [(f'{{generation="{i}"}}', s.get("collections", 0)) for i, s in enumerate(stats)])
-    metric("pprofx_gc_collected_objects_total", "counter", "Objects collected by generation.",
-           [(f'{{generation="{i}"}}', s.get("collected", 0)) for i, s in enumerate(stats)])
-    if _installed[0]:
-        metric("pprofx_gc_pause_seconds_total", "counter",
-               "Time spent in garbage collection by generation (since the metrics were enabled).",
-               [(f'{{generation="{i}"}}', ns / 1e9) for i, ns in enumerate(_gc_pause_ns)])
-    metric("pprofx_resident_memory_bytes", "gauge", "Resident set size of the process.",
-           [("", _rss_bytes())])
-    metric("pprofx_sampler_cpu_seconds_total", "counter",
-           "CPU time used by pprofx's sampler thread (waking up included).",
-           [("", SAMPLER.cpu_total_ns / 1e9)])
-    metric("pprofx_sampler_ticks_total", "counter", "Sampling ticks taken.",
-           [("", SAMPLER.ticks_total)])
-    metric("pprofx_sampler_errors_total", "counter", "Sampling ticks that failed (logged once).",
-           [("", SAMPLER.errors)])
-    metric("pprofx_sampler_interval_seconds", "gauge",
-           "Current wait between ticks (lengthened by the CPU budget when needed).",
-           [("", SAMPLER.interval_ns / 1e9)])
+            out.append(f"{name}{_labels_text(labels)} {value:g}" if isinstance(value, float) else
+                       f"{name}{_labels_text(labels)} {value}")
     return "\n".join(out) + "\n"
+
+
+class PrometheusCollector:
+    """A ``prometheus_client`` custom collector yielding the same gauges (duck-typed: this
+    module never imports prometheus_client unless the application has)."""
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        for name, kind, help_text, samples in families():
+            keys = sorted({k for labels, _ in samples for k in labels})
+            if kind == "counter":
+                fam = CounterMetricFamily(name[:-len("_total")], help_text, labels=keys)
+            else:
+                fam = GaugeMetricFamily(name, help_text, labels=keys)
+            for labels, value in samples:
+                fam.add_metric([labels[k] for k in keys], value)
+            yield fam
+
+
+_registered: list = []
+
+
+def register_prometheus(registry=None) -> bool:
+    """Register the gauges with ``prometheus_client`` (its default ``REGISTRY`` unless one is
+    given), so an application that already exposes ``/metrics`` gets them there too.
+
+    Only acts when ``prometheus_client`` is importable; idempotent per registry. Returns
+    whether the collector is registered. pprofx itself never depends on it.
+    """
+    try:
+        from prometheus_client import REGISTRY
+    except ImportError:
+        return False
+    registry = registry if registry is not None else REGISTRY
+    if any(r is registry for r in _registered):
+        return True
+    enable_gc_timing()
+    registry.register(PrometheusCollector())
+    _registered.append(registry)
+    return True
+
+
+def register_prometheus_if_in_use() -> bool:
+    """:func:`register_prometheus` when the application has already imported
+    ``prometheus_client`` (called at agent start with metrics on); never imports it."""
+    import sys
+
+    if "prometheus_client" not in sys.modules:
+        return False
+    return register_prometheus()

@@ -57,3 +57,34 @@ def test_metrics_are_opt_in_and_live():
         for t in extra:
             t.join()
         srv.stop()
+
+
+def test_registered_with_prometheus_client_when_the_app_uses_it():
+    prometheus_client = __import__("pytest").importorskip("prometheus_client")
+    from pprofx.runtime.gauges import register_prometheus
+
+    registry = prometheus_client.CollectorRegistry()
+    assert register_prometheus(registry) and register_prometheus(registry)  # idempotent
+    text = prometheus_client.generate_latest(registry).decode()
+    assert value(text, "pprofx_threads") >= 1
+    assert value(text, "pprofx_gc_collections_total", '{generation="0"}') >= 0
+    assert "# TYPE pprofx_sampler_ticks_total counter" in text
+
+
+def test_agent_registers_with_the_default_registry_only_if_imported(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("import prometheus_client, pprofx.auto\n"
+            "print(prometheus_client.generate_latest().decode())\n")
+    env = {**__import__("os").environ, "PPROFX_HTTP": "127.0.0.1:0", "PPROFX_METRICS": "1"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=REPO, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "pprofx_threads " in res.stdout
+    code = "import sys, pprofx.auto\nprint('prometheus_client' in sys.modules)\n"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=REPO, timeout=60)
+    assert res.stdout.strip() == "False", res.stderr  # never imported by pprofx itself
