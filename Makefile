@@ -3,11 +3,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# speedscope's JSON schema, for tests/report/test_flame_exports.py only: taken from its npm
+# package into the git-ignored .cache/ (never committed). A failed fetch only skips those
+# tests locally; under CI=true they fail.
+SPEEDSCOPE_VERSION ?= 1.25.0
+SPEEDSCOPE_SCHEMA  := .cache/speedscope-$(SPEEDSCOPE_VERSION)/file-format-schema.json
 PYENV_ROOT ?= $(HOME)/.pyenv
 # Interpreters for the compatibility run of the core (pprofx.profile) tests.
 COMPAT_VERSIONS ?= 3.9 3.13
 
-.PHONY: demo test test-versions lint bench clean
+.PHONY: demo test test-versions lint bench clean speedscope-schema
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +23,17 @@ $(STAMP): pyproject.toml setup.py
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+speedscope-schema: $(SPEEDSCOPE_SCHEMA)
+
+$(SPEEDSCOPE_SCHEMA):
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent speedscope@$(SPEEDSCOPE_VERSION) >/dev/null \
+	  && tar -xzf speedscope-$(SPEEDSCOPE_VERSION).tgz --strip-components=3 \
+	       package/dist/release/file-format-schema.json \
+	  && rm -f speedscope-$(SPEEDSCOPE_VERSION).tgz
+
 test: $(STAMP)
+	-$(MAKE) --no-print-directory speedscope-schema
 	$(BIN)/python -m pytest -q
 
 # Runs the agent tests (tests/profile, tests/runtime) under each of COMPAT_VERSIONS from pyenv,

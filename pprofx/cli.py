@@ -80,11 +80,20 @@ def _source_options(args: argparse.Namespace):
                          save_remote=True)
 
 
-def _write_output(text: str, output: str | None) -> None:
+def _write_output(text: str | bytes, output: str | None) -> None:
     if not output:
-        sys.stdout.write(text)
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
         return
     try:
+        if isinstance(text, bytes):
+            with open(output, "wb") as f:
+                f.write(text)
+            return
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as e:
@@ -111,12 +120,15 @@ class ReportCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         from .cli_flags import report_options
-        from .report.generate import generate
+        from .report.generate import EXPORTERS, export, generate
         from .report.source import load_sources
 
+        binary = self.name in EXPORTERS
+        if binary and not args.output and sys.stdout.isatty():
+            raise UsageError(f"{self.name} output is binary: use -output FILE or redirect stdout")
         options = report_options(args, symbol=getattr(args, "regex", ""))
         profile = load_sources(args.sources, _source_options(args))
-        text, warnings = generate(profile, self.name, options)
+        text, warnings = (export if binary else generate)(profile, self.name, options)
         for w in warnings:
             print(w, file=sys.stderr)
         _write_output(text, args.output)
@@ -220,6 +232,27 @@ class MergeCommand:
         return 0
 
 
+class ShellCommand:
+    """Load the sources and read report commands interactively, like `go tool pprof` without a
+    report flag: `top20 -cum`, `peek json`, `sample_index=alloc_space`, `o`, `help`, `quit`."""
+
+    help = "interactive shell over a profile (like go tool pprof's)"
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        from .cli_flags import add_report_arguments
+
+        _add_source_arguments(p)
+        add_report_arguments(p)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .cli_flags import report_options
+        from .report.source import load_sources
+        from .shell import Shell
+
+        profile = load_sources(args.sources, _source_options(args))
+        return Shell(profile, report_options(args)).run()
+
+
 EXIT_REGRESSION = 3
 
 
@@ -271,7 +304,36 @@ class DiffCommand:
         return 0
 
 
+class LeaksCommand:
+    """Compare two goroutine (or threadcreate) profiles, BASE then NEW, and list the stacks
+    whose count grew, biggest growth first, with the site that created them:
+
+      pprofx leaks before.pb.gz http://127.0.0.1:6060/debug/pprof/goroutine
+    """
+
+    help = "thread/task leaks: stacks whose count grew between two goroutine profiles"
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        _add_source_arguments(p)
+        p.add_argument("--limit", type=int, default=20, metavar="N", help="show at most N stacks")
+        p.add_argument("--min-growth", type=int, default=1, metavar="N",
+                       help="only stacks that grew by at least N (default 1)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .report.leaks import find_leaks, render_leaks
+        from .report.source import load_sources
+
+        if len(args.sources) != 2:
+            raise UsageError("leaks needs two sources: BASE NEW")
+        opts = _source_options(args)
+        base, new = (load_sources([src], opts) for src in args.sources)
+        leaks = find_leaks(base, new, max(args.min_growth, 1))
+        sys.stdout.write(render_leaks(base, new, leaks, limit=max(args.limit, 0)))
+        return 0
+
+
 COMMANDS = {
+    "leaks": LeaksCommand,
     "top": lambda: ReportCommand("top", "top functions: flat, cum and their shares (like -top)"),
     "text": lambda: ReportCommand("text", "same as top"),
     "tree": lambda: ReportCommand("tree", "callers and callees of each function (like -tree)"),
@@ -280,10 +342,19 @@ COMMANDS = {
     "traces": lambda: ReportCommand("traces", "every sample with its labels and stack"),
     "tags": lambda: ReportCommand("tags", "label values and their share of the total"),
     "comments": lambda: ReportCommand("comments", "the profile's comments"),
+    "dot": lambda: ReportCommand("dot", "the call graph in Graphviz DOT (like -dot)"),
+    "svg": lambda: ReportCommand("svg", "the call graph as SVG, laid out by Graphviz's dot"),
+    "callgrind": lambda: ReportCommand("callgrind", "the call graph for KCachegrind (like -callgrind)"),
+    "list": lambda: ReportCommand("list", "annotated source of functions matching REGEX",
+                                  takes_regex=True),
+    "collapsed": lambda: ReportCommand("collapsed", "folded stacks for flamegraph.pl and friends"),
+    "speedscope": lambda: ReportCommand("speedscope", "a speedscope JSON file (www.speedscope.app)"),
+    "proto": lambda: ReportCommand("proto", "the filtered profile as gzip profile.proto (like -proto)"),
     "diff": DiffCommand,
     "merge": MergeCommand,
     "raw": RawCommand,
     "run": RunCommand,
+    "shell": ShellCommand,
 }
 
 

@@ -102,9 +102,10 @@ class Report:
         return measurement.scaled_label(v, self.sample_unit, self.output_unit)
 
     # -- graph ----------------------------------------------------------------------------
-    def graph(self, kept=None, obj_names: bool = False) -> Graph:
+    def graph(self, kept=None, obj_names: bool = False, tags: bool = False) -> Graph:
         """Build the graph (pprof's ``newGraph``, which first trims file paths and drops the
-        ``pprof::base`` label — so only graph-based reports lose them)."""
+        ``pprof::base`` label — so only graph-based reports lose them). ``tags`` also builds
+        the node tags that the dot report shows as nodelets."""
         if not self._graph_ready:
             o = self.options
             for f in self.profile.functions:
@@ -112,15 +113,18 @@ class Report:
             remove_label(self.profile, BASE_LABEL)
             self._graph_ready = True
         idx = self.index
+        unit = self.options.unit
         return build(self.profile, GraphOptions(
             value=lambda v: v[idx], mean_div=self.mean_div(), obj_names=obj_names,
-            drop_negative=self.options.drop_negative, kept=kept))
+            drop_negative=self.options.drop_negative, kept=kept,
+            format_tag=(lambda v, u: measurement.scaled_label(v, u, unit)) if tags else None,
+            bytes_unit=self.num_label_units.get("bytes", "")))
 
     def trimmed_graph(self, visual: bool = False, obj_names: bool = False
                       ) -> tuple[Graph, int, int, int]:
         """pprof's ``newTrimmedGraph``: (graph, nodes before nodecount, dropped nodes, dropped edges)."""
         o = self.options
-        g = self.graph(obj_names=obj_names)
+        g = self.graph(obj_names=obj_names, tags=visual)
         total = g.flat_sum()
         node_cutoff = abs(int(total * o.nodefraction))
         edge_cutoff = abs(int(total * o.edgefraction))
@@ -129,15 +133,17 @@ class Report:
             kept = g.discard_low_frequency(node_cutoff)
             if len(kept) != len(g.nodes):  # rebuilding otherwise would drop zero-weight nodes
                 dropped_nodes = len(g.nodes) - len(kept)
-                g = self.graph(kept, obj_names)
+                g = self.graph(kept, obj_names, visual)
         orig_count = len(g.nodes)
         g.sort(o.cum, visual)
         if o.nodecount > 0:
+            g.trim_low_frequency_tags(node_cutoff)
             g.trim_low_frequency_edges(edge_cutoff)
             kept = g.select_top(o.nodecount, visual)
             if len(kept) != len(g.nodes):
-                g = self.graph(kept, obj_names)
+                g = self.graph(kept, obj_names, visual)
                 g.sort(o.cum, visual)
+        g.trim_low_frequency_tags(node_cutoff)
         dropped_edges = g.trim_low_frequency_edges(edge_cutoff)
         if visual:
             g.remove_redundant_edges()

@@ -71,16 +71,17 @@ class Edge:
         return self.weight if self.weight_div == 0 else _go_div(self.weight, self.weight_div)
 
 
-class Node:
-    __slots__ = ("info", "flat", "flat_div", "cum", "cum_div", "ins", "outs", "name", "labels")
+class Tag:
+    """A sample annotation on a node (pprof's ``graph.Tag``): a label set, or a numeric
+    ``bytes`` value; ``unit`` is "" for label sets."""
 
-    def __init__(self, info: NodeInfo) -> None:
-        self.info = info
-        self.name = info.printable_name()
+    __slots__ = ("name", "unit", "value", "flat", "flat_div", "cum", "cum_div")
+
+    def __init__(self, name: str, unit: str = "", value: int = 0) -> None:
+        self.name = name
+        self.unit = unit
+        self.value = value
         self.flat = self.flat_div = self.cum = self.cum_div = 0
-        self.ins: dict[Node, Edge] = {}
-        self.outs: dict[Node, Edge] = {}
-        self.labels: dict[str, list] = {}
 
     def flat_value(self) -> int:
         return self.flat if self.flat_div == 0 else _go_div(self.flat, self.flat_div)
@@ -88,19 +89,55 @@ class Node:
     def cum_value(self) -> int:
         return self.cum if self.cum_div == 0 else _go_div(self.cum, self.cum_div)
 
-    def add_edge(self, to: Node, dw: int, w: int, residual: bool, inline: bool) -> None:
-        e = self.outs.get(to)
-        if e is not None:
-            e.weight_div += dw
-            e.weight += w
-            if residual:
-                e.residual = True
-            if not inline:
-                e.inline = False
-            return
-        e = Edge(self, to, dw, w, residual, inline)
-        self.outs[to] = e
-        to.ins[self] = e
+    def add(self, dw: int, w: int, flat: bool) -> None:
+        if flat:
+            self.flat_div += dw
+            self.flat += w
+        else:
+            self.cum_div += dw
+            self.cum += w
+
+
+class Node:
+    __slots__ = ("info", "flat", "flat_div", "cum", "cum_div", "ins", "outs", "name", "label_tags",
+                 "numeric_tags")
+
+    def __init__(self, info: NodeInfo) -> None:
+        self.info = info
+        self.name = info.printable_name()
+        self.flat = self.flat_div = self.cum = self.cum_div = 0
+        self.ins: dict[Node, Edge] = {}
+        self.outs: dict[Node, Edge] = {}
+        #: label set ("k:v\\nk2:v2", sorted) -> Tag; only built for graph (dot) reports
+        self.label_tags: dict[str, Tag] = {}
+        #: label set -> formatted ``bytes`` value -> Tag
+        self.numeric_tags: dict[str, dict[str, Tag]] = {}
+
+    def add_tags(self, labels: str, nums: list, dw: int, w: int, flat: bool) -> None:
+        """pprof's ``addSample`` tag part: ``nums`` is [(name, unit, value)] of numeric tags."""
+        if labels:
+            t = self.label_tags.get(labels)
+            if t is None:
+                t = self.label_tags[labels] = Tag(labels)
+            t.add(dw, w, flat)
+        tm = self.numeric_tags.setdefault(labels, {})
+        for name, unit, value in nums:
+            t = tm.get(name)
+            if t is None:
+                t = tm[name] = Tag(name, unit, value)
+            t.add(dw, w, flat)
+
+    def count_tags(self) -> int:
+        """Tags with a flat weight (pprof's ``countTags``)."""
+        return (sum(1 for t in self.label_tags.values() if t.flat != 0)
+                + sum(1 for tm in self.numeric_tags.values() for t in tm.values() if t.flat != 0))
+
+    def flat_value(self) -> int:
+        return self.flat if self.flat_div == 0 else _go_div(self.flat, self.flat_div)
+
+    def cum_value(self) -> int:
+        return self.cum if self.cum_div == 0 else _go_div(self.cum, self.cum_div)
+
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, flat={self.flat}, cum={self.cum})"
@@ -128,6 +165,10 @@ class GraphOptions(NamedTuple):
     obj_names: bool = False
     drop_negative: bool = False
     kept: frozenset | set | None = None  #: NodeInfos to keep (None = all)
+    #: build node tags (label sets, ``bytes`` values) as pprof does for graphs: a function
+    #: formatting a ``bytes`` value in its unit, and that unit (None = no tags)
+    format_tag: Callable[[int, str], str] | None = None
+    bytes_unit: str = ""
 
 
 def node_info(loc: Location, line, objfile: str, obj_names: bool) -> NodeInfo:
@@ -185,11 +226,20 @@ class Graph:
                     dropped += 1
         return dropped
 
+    def trim_low_frequency_tags(self, cutoff: int) -> None:
+        """Drop tags below ``cutoff`` in both flat and cum (pprof's ``TrimLowFrequencyTags``)."""
+        def keep(tm: dict) -> dict:
+            return {k: t for k, t in tm.items() if abs(t.flat) >= cutoff or abs(t.cum) >= cutoff}
+
+        for n in self.nodes:
+            n.label_tags = keep(n.label_tags)
+            n.numeric_tags = {k: keep(tm) for k, tm in n.numeric_tags.items()}
+
     def select_top(self, max_nodes: int, visual: bool) -> set[NodeInfo]:
         if max_nodes > 0 and visual:
             count = 0
             for i, n in enumerate(self.nodes):
-                tags = min(len(n.labels), MAX_NODELETS)
+                tags = min(n.count_tags(), MAX_NODELETS)
                 count += tags + 1
                 if count >= max_nodes:
                     max_nodes = i + 1
@@ -212,7 +262,7 @@ class Graph:
     def sort(self, cum: bool, visual: bool) -> None:
         if visual:
             score = {n: entropy_score(n) for n in self.nodes}
-            self.nodes.sort(key=lambda n: (-abs(score[n]), n.name, -abs(n.flat), n.info.go_string()))
+            self.nodes.sort(key=lambda n: (-abs64(score[n]), n.name, -abs(n.flat), n.info.go_string()))
         elif cum:
             self.nodes.sort(key=lambda n: (-abs(n.cum), n.name, -abs(n.flat), n.info.go_string()))
         else:
@@ -247,6 +297,13 @@ def _is_redundant(e: Edge) -> bool:
     return False
 
 
+def _go_log2(x: float) -> float:
+    """Go's ``math.Log2``: -Inf at 0 and NaN below, where Python raises."""
+    if x > 0:
+        return math.log2(x)
+    return -math.inf if x == 0 else math.nan
+
+
 def _edge_entropy(edges: dict, self_weight: int) -> float:
     total = self_weight
     for e in edges.values():
@@ -254,44 +311,92 @@ def _edge_entropy(edges: dict, self_weight: int) -> float:
             total += abs(e.weight)
     score = 0.0
     if total != 0:
+        # IEEE arithmetic as in Go: a zero-weight edge gives 0*-Inf = NaN, a negative total
+        # a NaN logarithm (both only in -base/-diff_base or -mean graphs).
         for e in edges.values():
             frac = abs(e.weight) / total
-            if frac > 0:
-                score += -frac * math.log2(frac)
+            score += -frac * _go_log2(frac)
         if self_weight > 0:
             frac = abs(self_weight) / total
-            score += -frac * math.log2(frac)
+            score += -frac * _go_log2(frac)
     return score
 
 
+_MIN_INT64 = -(1 << 63)
+
+
+def _wrap64(v: int) -> int:
+    return (v + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
+def abs64(v: int) -> int:
+    """Go's abs on an int64: ``abs64(MinInt64)`` stays negative."""
+    return _wrap64(abs(v))
+
+
 def entropy_score(n: Node) -> int:
-    """pprof's ordering score for graph (dot) output: favours entry, leaf and branchy nodes."""
+    """pprof's ordering score for graph (dot) output: favours entry, leaf and branchy nodes.
+
+    Computed with Go's int64 semantics: a NaN or out-of-range product converts to MinInt64
+    (amd64's conversion), and the sum wraps around.
+    """
     score = 1.0 if not n.ins else _edge_entropy(n.ins, 0)
     score += 1.0 if not n.outs else _edge_entropy(n.outs, n.flat)
-    return int(score * n.cum) + n.flat
+    x = score * n.cum
+    v = int(x) if not math.isnan(x) and -2.0 ** 63 <= x < 2.0 ** 63 else _MIN_INT64
+    return _wrap64(v + n.flat)
 
 
 def build(p: Profile, o: GraphOptions, on_sample: Callable[[Node, Sample, int], None] | None = None
           ) -> Graph:
-    """pprof's ``graph.New`` (without call-tree mode): aggregate every sample into nodes."""
+    """pprof's ``graph.New`` (without call-tree mode): aggregate every sample into nodes.
+
+    Samples with the same stack contribute identically to nodes and edges, so (unless node
+    tags or a per-sample callback are wanted) they are summed per stack first: profiles
+    whose samples differ only by labels are aggregated once per stack.
+    """
     by_loc, nodes = location_nodes(p, o.obj_names, o.kept)
     value, mean_div = o.value, o.mean_div
-    for s in p.samples:
-        w = value(s.values)
-        dw = mean_div(s.values) if mean_div is not None else 0
+    tags = o.format_tag is not None
+    # Each location's nodes from the outermost line in, with "this edge is inlined" flags.
+    paths: dict[int, list] = {}
+    for key, loc_nodes in by_loc.items():
+        last = len(loc_nodes) - 1
+        paths[key] = [(loc_nodes[i], i != last) for i in range(last, -1, -1)]
+    if tags or on_sample is not None:
+        work = ((s.locations, value(s.values), mean_div(s.values) if mean_div else 0, s)
+                for s in p.samples)
+    else:
+        sums: dict[tuple, list] = {}
+        for s in p.samples:
+            w = value(s.values)
+            dw = mean_div(s.values) if mean_div is not None else 0
+            if w == 0 and dw == 0:
+                continue
+            k = tuple(map(id, s.locations))
+            acc = sums.get(k)
+            if acc is None:
+                sums[k] = [s.locations, w, dw, None]
+            else:
+                acc[1] += w
+                acc[2] += dw
+        work = sums.values()
+    edges: dict[tuple, list] = {}  # (src, dest) -> [weight_div, weight, residual, inline]
+    labels, nums = "", []
+    for locations, w, dw, s in work:
         if w == 0 and dw == 0:
             continue
-        seen_nodes: set[Node] = set()
-        seen_edges: set[tuple] = set()
+        if tags:
+            labels, nums = _sample_tags(s, o.format_tag, o.bytes_unit)
+        seen_nodes: set = set()
+        seen_edges: set = set()
         parent = None
         residual = False
-        for loc in reversed(s.locations):
-            loc_nodes = by_loc.get(id(loc))
-            if loc_nodes is None:
+        for loc in reversed(locations):
+            path = paths.get(id(loc))
+            if path is None:
                 continue
-            last = len(loc_nodes) - 1
-            for ni in range(last, -1, -1):
-                n = loc_nodes[ni]
+            for n, inline in path:
                 if n is None:
                     residual = True
                     continue
@@ -299,16 +404,35 @@ def build(p: Profile, o: GraphOptions, on_sample: Callable[[Node, Sample, int], 
                     seen_nodes.add(n)
                     n.cum_div += dw
                     n.cum += w
-                if parent is not None and n is not parent and (n, parent) not in seen_edges:
-                    seen_edges.add((n, parent))
-                    parent.add_edge(n, dw, w, residual, ni != last)
+                    if tags:
+                        n.add_tags(labels, nums, dw, w, False)
+                if parent is not None and n is not parent:
+                    pair = (parent, n)
+                    if pair not in seen_edges:
+                        seen_edges.add(pair)
+                        e = edges.get(pair)
+                        if e is None:
+                            edges[pair] = [dw, w, residual, inline]
+                        else:
+                            e[0] += dw
+                            e[1] += w
+                            if residual:
+                                e[2] = True
+                            if not inline:
+                                e[3] = False
                 parent = n
                 residual = False
         if parent is not None and not residual:
             parent.flat_div += dw
             parent.flat += w
+            if tags:
+                parent.add_tags(labels, nums, dw, w, True)
             if on_sample is not None:
                 on_sample(parent, s, w)
+    for (src, dest), (wdiv, weight, residual, inline) in edges.items():
+        e = Edge(src, dest, wdiv, weight, residual, inline)
+        src.outs[dest] = e
+        dest.ins[src] = e
     kept = []
     for n in nodes.values():
         if n.cum == 0 and n.flat == 0:
@@ -317,3 +441,12 @@ def build(p: Profile, o: GraphOptions, on_sample: Callable[[Node, Sample, int], 
             continue
         kept.append(n)
     return Graph(kept)
+
+
+def _sample_tags(s: Sample, format_tag: Callable[[int, str], str], bytes_unit: str) -> tuple[str, list]:
+    """A sample's label set as pprof joins it (``k:v`` sorted, joined by a literal ``\\n``) and
+    its ``bytes`` values, the only numeric labels pprof keeps on graph nodes."""
+    pairs = sorted(f"{lab.key}:{lab.str}" for lab in s.labels if lab.str)
+    nums = [(format_tag(lab.num, bytes_unit), bytes_unit, lab.num) for lab in s.labels
+            if not lab.str and lab.key == "bytes"]
+    return "\\n".join(pairs), nums
