@@ -3,9 +3,9 @@
 1. starts `examples/service.py` with `pprofx run` (the program is not changed: the agent is
    injected and serves /debug/pprof/ on a loopback port);
 2. drives a bounded load on loopback (4 clients on kept-alive connections for about
-   4 seconds: /checkout, /search, /report);
-3. fetches a 3-second CPU profile and a wall-clock profile over HTTP, exactly as
-   `go tool pprof http://…/debug/pprof/profile?seconds=3` would, and shows them with
+   6 seconds: /checkout, /search, /report);
+3. fetches a 5-second CPU profile and a wall-clock profile over HTTP, exactly as
+   `go tool pprof http://…/debug/pprof/profile?seconds=5` would, and shows them with
    `pprofx top` (CPU per function) and `pprofx tags` (CPU and wall time per route label);
 4. stops everything it started. The profiles are kept as demo-cpu.pb.gz and demo-wall.pb.gz.
 
@@ -101,11 +101,11 @@ def main() -> int:
         for t in clients:
             t.start()
         time.sleep(0.5)
-        print(f"load running; fetching {agent}profile?seconds=3 and wall?seconds=3 …", flush=True)
+        print(f"load running; fetching {agent}profile?seconds=5 and wall?seconds=5 …", flush=True)
         results: dict = {}
 
         def get(name: str) -> None:
-            with urllib.request.urlopen(agent + f"{name}?seconds=3", timeout=30) as r:
+            with urllib.request.urlopen(agent + f"{name}?seconds=5", timeout=30) as r:
                 results[name] = r.read()
 
         fetchers = [threading.Thread(target=get, args=(n,)) for n in ("profile", "wall")]

@@ -124,7 +124,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False
     allow_reuse_address = True
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
+        # One thread per request, named as the profiler's own, so the threadcreate profile
+        # (and leak checks built on it) shows the program's threads, not the scrapes'.
+        t = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                             name="pprofx-http-request", daemon=True)
+        t.start()
 
 
 class PprofServer:
