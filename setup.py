@@ -8,6 +8,14 @@ setup(
             "pprofx.profile._wire_c",
             sources=["pprofx/_native/wiredecode.c"],
             optional=True,
-        )
+        ),
+        # The allocator hook of the heap profiler (pprofx/_native/heapsampler.c); without it
+        # pprofx.runtime.heap falls back to tracemalloc (the slow path).
+        Extension(
+            "pprofx.runtime._heap_c",
+            sources=["pprofx/_native/heapsampler.c"],
+            libraries=["m"],
+            optional=True,
+        ),
     ]
 )

@@ -15,6 +15,7 @@ analysis tools live in ``pprofx.report`` and the ``pprofx`` CLI.
 
 __version__ = "0.1.0"
 
+from .runtime.contention import block_profile, mutex_profile  # noqa: E402
 from .runtime.cpu import (  # noqa: E402
     ProfilingInUse,
     cpu_profile,
@@ -29,22 +30,43 @@ from .runtime.cpu import (  # noqa: E402
     stop_wall_profile,
     wall_profile,
 )
+from .runtime.heap import (  # noqa: E402
+    allocs_profile,
+    heap_profile,
+    heap_profiler_stats,
+    set_mem_profile_rate,
+    start_heap_profiler,
+    stop_heap_profiler,
+    write_heap_profile,
+)
 from .runtime.labels import current_labels, labels  # noqa: E402
+from .runtime.locks import set_block_profile_rate, set_mutex_profile_fraction  # noqa: E402
 
 __all__ = [
     "ProfilingInUse",
     "__version__",
+    "allocs_profile",
+    "block_profile",
     "cpu_profile",
     "current_labels",
+    "heap_profile",
+    "heap_profiler_stats",
     "labels",
+    "mutex_profile",
     "profile_cpu",
     "profile_wall",
     "sampler_errors",
+    "set_block_profile_rate",
     "set_cpu_profile_rate",
+    "set_mem_profile_rate",
+    "set_mutex_profile_fraction",
     "set_overhead_budget",
     "start_cpu_profile",
+    "start_heap_profiler",
     "start_wall_profile",
     "stop_cpu_profile",
+    "stop_heap_profiler",
     "stop_wall_profile",
     "wall_profile",
+    "write_heap_profile",
 ]

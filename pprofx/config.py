@@ -12,6 +12,12 @@ from typing import Mapping
 
 from .http.server import ServerConfig
 
+#: The heap profiler's rate under ``pprofx.auto``/``pprofx run`` when PPROFX_HEAP_RATE is unset:
+#: off, unlike Go (512 KiB), because the hook measured above the 3% budget on allocation-heavy
+#: code (docs/heap.md, benchmarks/RESULTS.md); PPROFX_HEAP_RATE=524288 turns it on.
+HEAP_RATE_DEFAULT = 0
+HEAP_BACKENDS = ("auto", "c", "tracemalloc")
+
 
 class ConfigError(ValueError):
     """A PPROFX_* variable has a value that cannot be used (the message names it)."""
@@ -24,6 +30,12 @@ class AgentConfig:
     cpu_hz: int
     overhead_budget: float
     workers: bool
+    block_rate: int = 0  #: Go's SetBlockProfileRate, ns (0: block profile off)
+    mutex_fraction: int = 0  #: Go's SetMutexProfileFraction (0: mutex profile off)
+    #: Go's MemProfileRate, bytes (0: heap profiler off); see docs/heap.md
+    heap_rate: int = HEAP_RATE_DEFAULT
+    #: "auto" (C hook, else tracemalloc), "c" (C hook or nothing), "tracemalloc"
+    heap_backend: str = "c"
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -84,4 +96,18 @@ def from_env(env: Mapping[str, str] | None = None) -> AgentConfig:
         cpu_hz=_int(env, "PPROFX_CPU_HZ", 100, 1, 1000),
         overhead_budget=budget,
         workers=_bool(env, "PPROFX_WORKERS", True),
+        block_rate=_int(env, "PPROFX_BLOCK_RATE", 0, 0, 10**12),
+        mutex_fraction=_int(env, "PPROFX_MUTEX_FRACTION", 0, 0, 10**9),
+        heap_rate=_int(env, "PPROFX_HEAP_RATE", HEAP_RATE_DEFAULT, 0, 1 << 40),
+        heap_backend=_heap_backend(env),
     )
+
+
+def _heap_backend(env: Mapping[str, str]) -> str:
+    raw = env.get("PPROFX_HEAP_BACKEND") or ""
+    if raw and raw not in HEAP_BACKENDS:
+        raise ConfigError(f"PPROFX_HEAP_BACKEND={raw!r}: expected one of {', '.join(HEAP_BACKENDS)}")
+    if raw:
+        return raw
+    # An explicit rate may use the slow tracemalloc fallback; the default-on rate never does.
+    return "auto" if env.get("PPROFX_HEAP_RATE") else "c"

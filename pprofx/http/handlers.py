@@ -167,13 +167,14 @@ def _symbol(req: Request) -> Response:
 
 
 def _index() -> Response:
+    listed = {name: entry for name, entry in REGISTRY.items() if entry.listed}
     counts = {name: sum(s.values[0] for s in entry.collect().samples)
-              for name, entry in REGISTRY.items()}
-    names = sorted(set(REGISTRY) | set(SPECIAL))
+              for name, entry in listed.items()}
+    names = sorted(set(listed) | set(SPECIAL))
     rows = "\n".join(
         f"<tr><td>{counts.get(n, 0)}</td><td><a href='{n}?debug=1'>{n}</a></td></tr>"
         for n in names)
-    descriptions = {**{n: e.description for n, e in REGISTRY.items()}, **SPECIAL}
+    descriptions = {**{n: e.description for n, e in listed.items()}, **SPECIAL}
     items = "\n".join(f"<li><b>{n}</b>: {html.escape(descriptions[n])}</li>" for n in names)
     page = f"""<html>
 <head><title>/debug/pprof/</title></head>

@@ -2,20 +2,20 @@
 
 Each entry knows how to collect its :class:`~pprofx.profile.Profile` (debug=0, and the two
 snapshots of a ``seconds`` delta), render its legacy text (debug>=1) and count its records
-for the index page. Profiles whose collector has not landed yet (heap, allocs, block, mutex)
-answer as Go does for a disabled profile: a valid profile with Go's sample
-types and no samples — never a 404 — so scrapers (Alloy, Parca) keep the target healthy.
+for the index page. A profile whose collector is off (heap and allocs before
+``start_heap_profiler``, block, mutex) answers as Go does for a disabled profile: a valid
+profile with Go's sample types and no samples — never a 404 — so scrapers (Alloy, Parca)
+keep the target healthy.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-import time
 from typing import Callable
 
-from ..profile import Profile, ValueType
-from ..runtime import threadcreate
+from ..profile import Profile
+from ..runtime import contention, heap, threadcreate
 from ..runtime.threadcreate import threadcreate_profile
 from ..runtime.threads import dump_threads, goroutine_profile
 
@@ -28,21 +28,8 @@ class NamedProfile:
     description: str
     collect: Callable[[], Profile]
     text: Callable[[Profile, int], str]
-
-
-def _empty(types: list[tuple[str, str]], period_type: tuple[str, str], period: int,
-           default: str = "") -> Callable[[], Profile]:
-    def collect() -> Profile:
-        return Profile(sample_types=[ValueType(t, u) for t, u in types],
-                       period_type=ValueType(*period_type), period=period,
-                       default_sample_type=default, time_nanos=time.time_ns())
-    return collect
-
-
-HEAP_TYPES = [("alloc_objects", "count"), ("alloc_space", "bytes"),
-              ("inuse_objects", "count"), ("inuse_space", "bytes")]
-HEAP_RATE = 512 * 1024
-CONTENTION_TYPES = [("contentions", "count"), ("delay", "nanoseconds")]
+    #: listed on the index page (whose counts call ``collect``); stateful entries are not
+    listed: bool = True
 
 
 def _frames_text(p: Profile, s) -> list[str]:
@@ -79,25 +66,37 @@ def _goroutine_text(p: Profile, debug: int) -> str:
 
 
 def _heap_text(p: Profile, debug: int) -> str:
-    return f"heap profile: 0: 0 [0: 0] @ heap/{2 * HEAP_RATE}\n"
+    # the legacy text carries raw sampled values, so it is rendered from the recording
+    return heap.heap_text()
 
 
 def _contention_text(kind: str) -> Callable[[Profile, int], str]:
+    """Go's legacy block/mutex text: header, then ``<cycles> <count> @ addrs`` records by
+    delay, largest first, each with its frame lines (cycles are nanoseconds here)."""
     def render(p: Profile, debug: int) -> str:
-        head = [f"--- {kind}:", "cycles/second=1000000000"]
+        lines = [f"--- {kind}:", f"cycles/second={contention.CYCLES_PER_SECOND}"]
         if kind == "mutex":
-            head.append("sampling period=0")
-        return "\n".join(head) + "\n"
+            lines.append(f"sampling period={contention.mutex_fraction}")
+        for s in sorted(p.samples, key=lambda s: -s.values[1]):
+            addrs = " ".join(f"{loc.address:#x}" for loc in s.locations)
+            lines.append(f"{s.values[1]} {s.values[0]} @ {addrs}".rstrip())
+            lines.extend(_frames_text(p, s))
+            lines.append("")
+        return "\n".join(lines) + "\n"
     return render
 
 
 REGISTRY: dict[str, NamedProfile] = {
     "allocs": NamedProfile("allocs", "A sampling of all past memory allocations",
-                           _empty(HEAP_TYPES, ("space", "bytes"), HEAP_RATE, "alloc_space"),
-                           _heap_text),
+                           heap.allocs_profile, _heap_text),
     "block": NamedProfile("block", "Stack traces that led to blocking on synchronization primitives",
-                          _empty(CONTENTION_TYPES, ("contentions", "count"), 1),
-                          _contention_text("contention")),
+                          contention.block_profile, _contention_text("contention")),
+    "delta_block": NamedProfile("delta_block", "Change of the block profile since the previous "
+                                "request (godeltaprof)", contention.delta_block_profile,
+                                _contention_text("contention"), listed=False),
+    "delta_mutex": NamedProfile("delta_mutex", "Change of the mutex profile since the previous "
+                                "request (godeltaprof)", contention.delta_mutex_profile,
+                                _contention_text("mutex"), listed=False),
     "goroutine": NamedProfile(
         "goroutine", "Stack traces of all current goroutines (Python threads and asyncio tasks). "
         "Use debug=2 as a query parameter to export in the same format as an unrecovered panic.",
@@ -105,10 +104,9 @@ REGISTRY: dict[str, NamedProfile] = {
     "heap": NamedProfile(
         "heap", "A sampling of memory allocations of live objects. You can specify the gc GET "
         "parameter to run GC before taking the heap sample.",
-        _empty(HEAP_TYPES, ("space", "bytes"), HEAP_RATE), _heap_text),
+        heap.heap_profile, _heap_text),
     "mutex": NamedProfile("mutex", "Stack traces of holders of contended mutexes",
-                          _empty(CONTENTION_TYPES, ("contentions", "count"), 1),
-                          _contention_text("mutex")),
+                          contention.mutex_profile, _contention_text("mutex")),
     "threadcreate": NamedProfile("threadcreate", "Stack traces that led to the creation of new OS threads",
                                  threadcreate_profile, count_text("threadcreate")),
 }

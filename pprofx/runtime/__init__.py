@@ -1,5 +1,8 @@
-"""pprofx.runtime: in-process collectors (standard library only).
+"""pprofx.runtime: in-process collectors (standard library only, plus the optional C heap hook).
 
-Today: the CPU and wall-clock sampler (``sampler``, ``frames``), its API (``cpu``) and
-profiler labels (``labels``). Heap, thread/task and lock collectors arrive with their issues.
+CPU and wall-clock sampling (``sampler``, ``frames``, ``cpu``) and profiler labels
+(``labels``); threads and asyncio tasks (``threads``, the goroutine profile) and thread
+creation (``threadcreate``); heap and allocation sampling (``heap``, with the C hook in
+``_heap_c`` and the tracemalloc twin in ``heap_fallback``); block and mutex contention
+(``locks``, ``contention``); runtime gauges (``gauges``).
 """

@@ -10,8 +10,11 @@ on. In Python the units are threads and asyncio tasks:
 
 Event loops are found in the threads' stacks (the ``self`` of ``run_forever``), so loops
 in any thread are covered. Identical (stack, labels) pairs are grouped with their count, as
-Go does; labels are those set with :func:`pprofx.labels`. ``dump_threads`` is the ``debug=2``
-counterpart: every thread and task with its name, state and full stack.
+Go does; labels are those set with :func:`pprofx.labels`, plus, for a thread started while
+threadcreate recording was on, ``created_by`` = ``"<function> <file>:<line>"`` of the code
+that started it (a Python addition: it names the site behind a thread leak).
+``dump_threads`` is the ``debug=2`` counterpart: every thread and task with its name, state
+and full stack.
 """
 
 from __future__ import annotations
@@ -99,9 +102,14 @@ def goroutine_profile() -> Profile:
                        mapping_filename=sys.argv[0] if sys.argv and sys.argv[0] else "python")
     cache: dict = {}
     threads = _thread_stacks()
+    by_ident = {t.ident: t for t in threading.enumerate()}
     for ident, _name, _daemon, frame in threads:
         stack = table.stack_locations(b, walker.walk(ident, frame), cache)
-        b.add(stack, [1], dict(labels_of_thread(ident)))
+        labels = dict(labels_of_thread(ident))
+        origin = created_by(by_ident[ident]) if ident in by_ident else None
+        if origin is not None:  # where the thread was started (threadcreate), for leak hunts
+            labels.setdefault("created_by", f"{origin[0]} {origin[1]}:{origin[2]}")
+        b.add(stack, [1], labels)
     for task, _state in _tasks(threads):
         ids = tuple(table.intern(f, f.f_code, f.f_lineno) for f in await_chain(task))
         b.add(table.stack_locations(b, ids, cache), [1], dict(labels_of_task(task)))
