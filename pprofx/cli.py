@@ -374,13 +374,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def go_style(argv: list[str]) -> list[str]:
+    """Accept ``go tool pprof``'s spelling: ``pprofx -top [flags] FILE`` (the report as a flag,
+    anywhere) means ``pprofx top [flags] FILE``, and ``pprofx [flags] FILE`` with no report
+    opens the interactive shell, as pprof does."""
+    if not argv or argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version"):
+        return argv
+    for i, a in enumerate(argv):
+        name = a.lstrip("-")
+        if a.startswith("-") and name in COMMANDS and name not in ("run", "merge", "diff"):
+            rest = argv[:i] + argv[i + 1:]
+            if name in ("peek", "list") and i + 1 < len(argv):  # -peek REGEX
+                return [name, argv[i + 1], *argv[:i], *argv[i + 2:]]
+            return [name, *rest]
+    return ["shell", *argv]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 internal error)."""
     from .cli_flags import FlagError, normalize_bool_flags
 
     parser = build_parser()
     try:
-        argv = normalize_bool_flags(sys.argv[1:] if argv is None else argv)
+        argv = go_style(normalize_bool_flags(sys.argv[1:] if argv is None else argv))
     except FlagError as e:
         print(f"pprofx: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -124,3 +124,16 @@ def test_gzip_of_garbage_file(tmp_path):
     path = tmp_path / "g.gz"
     path.write_bytes(gzip.compress(b"\xff" * 64))
     assert_clean_error(pprofx("raw", str(path)), "not a valid pprof protobuf")
+
+
+def test_go_style_spelling(tmp_path):
+    """`pprofx -top FILE` is `pprofx top FILE`; `pprofx FILE` opens the shell, as with pprof."""
+    path = tmp_path / "p.pb.gz"
+    path.write_bytes(sample_profile_bytes())
+    a, b = pprofx("-top", "-nodecount=1", str(path)), pprofx("top", "-nodecount=1", str(path))
+    assert a.returncode == 0 and a.stdout == b.stdout and "handler" in a.stdout
+    a, b = pprofx("-peek", "hand", str(path)), pprofx("peek", "hand", str(path))
+    assert a.returncode == 0 and a.stdout == b.stdout
+    res = subprocess.run([sys.executable, "-m", "pprofx", str(path)], input="top\nquit\n",
+                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert res.returncode == 0 and "handler" in res.stdout and "Entering interactive mode" in res.stderr
