@@ -17,7 +17,7 @@ COMPAT_VERSIONS ?= 3.9 3.13
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,all]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,all,servers]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -45,8 +45,11 @@ class WorkerEndpoints:
             pass
         host, base = parse_address(self.config.address)
         last_error = None
+        # seq counts os.fork() calls; servers that fork from C (uWSGI) only run the child
+        # hook, so seq stays 0 there and each worker takes the first free port after base.
+        first = max(self.seq - 1, 0)
         for i in range(self.span):
-            port = 0 if base == 0 else base + 1 + (self.seq - 1 + i) % self.span
+            port = 0 if base == 0 else base + 1 + (first + i) % self.span
             cfg = ServerConfig(**{**self.config.__dict__, "address": f"{host}:{port}"})
             try:
                 self.child_server = PprofServer(cfg)

@@ -115,3 +115,67 @@ def test_each_gunicorn_worker_is_profilable(tmp_path, worker_class):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_each_uwsgi_worker_is_profilable(tmp_path):
+    """uWSGI forks its workers from C; with --py-call-osafterfork it runs Python's after-fork
+    hooks in each worker, so the per-worker endpoints work there too (and --enable-threads
+    lets the agent's thread run)."""
+    uwsgi = shutil.which("uwsgi") or os.path.join(os.path.dirname(sys.executable), "uwsgi")
+    if not os.path.exists(uwsgi):
+        missing("uWSGI not installed (pip install uwsgi)")
+    (tmp_path / "wsgiapp.py").write_text(APP)
+    agent = free_port_block(4)
+    app_port = free_port_block(0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PPROFX_")}
+    env["PPROFX_HTTP"] = f"127.0.0.1:{agent}"
+    cmd = [sys.executable, "-m", "pprofx", "run", "--", uwsgi, "--master", "--processes", "2",
+           "--enable-threads", "--py-call-osafterfork", "--http-socket", f"127.0.0.1:{app_port}", "--chdir", str(tmp_path),
+           "--module", "wsgiapp:app", "--die-on-term", "--disable-logging"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    master = f"http://127.0.0.1:{agent}/debug/pprof/"
+    try:
+        deadline = time.monotonic() + 30
+        listing: list[list[str]] = []
+        while time.monotonic() < deadline:
+            try:
+                listing = [ln.split() for ln in get(master + "workers").decode().splitlines()]
+                if len(listing) == 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert len(listing) == 2, (listing, proc.poll())
+        ports = sorted(int(url.split(":")[2].split("/")[0]) for _, url in listing)
+        assert ports == [agent + 1, agent + 2], listing
+        stop = threading.Event()
+
+        def load():
+            while not stop.is_set():
+                try:
+                    get(f"http://127.0.0.1:{app_port}/", timeout=5)
+                except OSError:
+                    time.sleep(0.05)
+
+        clients = [threading.Thread(target=load) for _ in range(3)]
+        for t in clients:
+            t.start()
+        try:
+            seen_app = 0
+            for pid, url in listing:
+                p = decode(get(url + "profile?seconds=2", timeout=20))
+                names = {ln.function.name for s in p.samples for loc in s.locations for ln in loc.lines}
+                seen_app += "app" in names
+                assert b"uwsgi" in get(url + "cmdline")
+            assert seen_app >= 1  # uWSGI may hand all requests to one worker
+        finally:
+            stop.set()
+            for t in clients:
+                t.join()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
