@@ -39,7 +39,7 @@ from .runtime.heap import (  # noqa: E402
     stop_heap_profiler,
     write_heap_profile,
 )
-from .runtime.labels import current_labels, labels  # noqa: E402
+from .runtime.labels import carry_to_thread, current_labels, labels  # noqa: E402
 from .runtime.locks import set_block_profile_rate, set_mutex_profile_fraction  # noqa: E402
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "allocs_profile",
     "block_profile",
     "cpu_profile",
+    "carry_to_thread",
     "current_labels",
     "heap_profile",
     "heap_profiler_stats",

@@ -26,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
 from ..otel import current_trace_labels
-from ..runtime.labels import labels
+from ..runtime.labels import carry_to_thread, labels
 from . import _adapter
 from .handlers import DEFAULT_MAX_SECONDS, Options, Request, Response, error
 
@@ -157,6 +158,31 @@ def _path_route(scope: Scope) -> str:
     return str(scope.get("path", "")) or "/"
 
 
+def label_threadpool() -> bool:
+    """Make Starlette/FastAPI's threadpool carry request labels to its worker threads.
+
+    Sync (``def``) endpoints and dependencies run in ``anyio.to_thread.run_sync`` on a worker
+    thread; the labels reach their context but not the sampler's per-thread record, so their
+    CPU would be unlabelled. When anyio is already loaded (it is under Starlette), its
+    ``run_sync`` is wrapped once to apply :func:`~pprofx.runtime.labels.carry_to_thread`;
+    never imports anyio itself. Returns whether the wrapper is in place.
+    """
+    to_thread = sys.modules.get("anyio.to_thread")
+    if to_thread is None:
+        return False
+    original = to_thread.run_sync
+    if getattr(original, "_pprofx_labels", False):
+        return True
+
+    async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await original(carry_to_thread(func), *args, **kwargs)
+
+    run_sync._pprofx_labels = True  # type: ignore[attr-defined]
+    run_sync.__wrapped__ = original  # type: ignore[attr-defined]
+    to_thread.run_sync = run_sync
+    return True
+
+
 class PprofASGIMiddleware:
     """Wrap an ASGI application: serve ``prefix`` (default ``/debug/pprof``), label the rest.
 
@@ -175,6 +201,8 @@ class PprofASGIMiddleware:
         self.route = route or _path_route
         self.trace_labels = trace_labels
         self.pprof = PprofASGIApp(**pprof_options)
+        if label_requests:
+            label_threadpool()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http":

@@ -105,6 +105,34 @@ class labels:  # noqa: N801 - used like a function: `with pprofx.labels(k=v):`
         return wrapper  # type: ignore[return-value]
 
 
+def carry_to_thread(fn: F) -> F:
+    """Wrap ``fn`` so that, in whatever thread runs it, the sampler sees the labels that are
+    current here (where it is wrapped).
+
+    Thread pools that run the caller's function in a copy of its context (Starlette/FastAPI
+    sync endpoints via ``anyio.to_thread.run_sync``, ``asyncio.to_thread``) give the code the
+    labels (``current_labels()`` works) but not the per-thread record the sampler reads; this
+    publishes it for the duration of the call and puts back the thread's previous one.
+    """
+    value = _current.get()
+    if not value:
+        return fn
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        ident = threading.get_ident()
+        before = _by_thread.get(ident)
+        _by_thread[ident] = value
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if before:
+                _by_thread[ident] = before
+            else:
+                _by_thread.pop(ident, None)
+    return run  # type: ignore[return-value]
+
+
 def current_labels() -> dict[str, str]:
     """The labels in effect for the calling thread or task (Go's ``ForLabels``)."""
     return dict(_current.get())

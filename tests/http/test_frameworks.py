@@ -76,7 +76,9 @@ def routes_in(profile) -> dict[str, int]:
     return out
 
 
-def profile_under_load(base: str, pprof_headers: dict | None = None) -> tuple[dict[str, int], int]:
+def profile_under_load(base: str, pprof_headers: dict | None = None,
+                       paths: tuple[str, str] = ("/fast", "/slow"), keep: dict | None = None
+                       ) -> tuple[dict[str, int], int]:
     """CPU profile of ``base`` while 4 client threads hit /fast and /slow for a bounded time.
 
     Returns (CPU ns per route label, requests served). The load is limited to
@@ -89,7 +91,7 @@ def profile_under_load(base: str, pprof_headers: dict | None = None) -> tuple[di
         # One persistent connection per client (HTTP/1.1 keep-alive where the server has it),
         # as a production load balancer would: thread-per-connection servers then run each
         # client's requests on one long-lived thread, which the sampler can follow.
-        path = "/fast" if i % 2 else "/slow"
+        path = paths[0] if i % 2 else paths[1]
         host, port = base[len("http://"):].split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         try:
@@ -116,6 +118,8 @@ def profile_under_load(base: str, pprof_headers: dict | None = None) -> tuple[di
         assert status == 200, body
         assert headers["content-type"] == "application/octet-stream"
         prof = decode(body)
+        if keep is not None:
+            keep["profile"] = prof
     finally:
         stop.set()
         deadline.cancel()
@@ -363,8 +367,38 @@ def fastapi_app(**pprof_options):
     async def slow():
         return {"n": burn(SLOW)}
 
+    @app.get("/sync-fast")
+    def sync_fast():  # a sync endpoint: FastAPI runs it on a threadpool thread
+        return {"n": burn(FAST)}
+
+    @app.get("/sync-slow")
+    def sync_slow():
+        return {"n": burn(SLOW)}
+
     app.add_middleware(PprofASGIMiddleware, **pprof_options)
     return app
+
+
+def test_fastapi_sync_endpoints_are_labelled():
+    """CPU of sync endpoints (run on anyio's worker threads) is charged to their routes."""
+    need("uvicorn")
+    keep: dict = {}
+    with Uvicorn(fastapi_app()) as base:
+        _, served = profile_under_load(base, None, paths=("/sync-fast", "/sync-slow"), keep=keep)
+    assert served > 10, served
+    labelled = {"sync_fast": 0, "sync_slow": 0}
+    total = {"sync_fast": 0, "sync_slow": 0}
+    for s in keep["profile"].samples:
+        names = {ln.function.name.rsplit(".", 1)[-1] for loc in s.locations for ln in loc.lines}
+        route = {lab.key: lab.str for lab in s.labels}.get("http.route")
+        for fn in total:
+            if fn in names:
+                total[fn] += s.values[1]
+                if route == "/" + fn.replace("_", "-"):
+                    labelled[fn] += s.values[1]
+    for fn in total:
+        assert total[fn] > 0, total
+        assert labelled[fn] >= 0.9 * total[fn], (fn, labelled, total)
 
 
 class Uvicorn:
