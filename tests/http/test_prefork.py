@@ -130,8 +130,8 @@ def test_each_uwsgi_worker_is_profilable(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PPROFX_")}
     env["PPROFX_HTTP"] = f"127.0.0.1:{agent}"
     cmd = [sys.executable, "-m", "pprofx", "run", "--", uwsgi, "--master", "--processes", "2",
-           "--enable-threads", "--py-call-osafterfork", "--http-socket", f"127.0.0.1:{app_port}", "--chdir", str(tmp_path),
-           "--module", "wsgiapp:app", "--die-on-term", "--disable-logging"]
+           "--enable-threads", "--py-call-osafterfork", "--http-socket", f"127.0.0.1:{app_port}",
+           "--chdir", str(tmp_path), "--module", "wsgiapp:app", "--die-on-term", "--disable-logging"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     master = f"http://127.0.0.1:{agent}/debug/pprof/"
@@ -163,7 +163,7 @@ def test_each_uwsgi_worker_is_profilable(tmp_path):
             t.start()
         try:
             seen_app = 0
-            for pid, url in listing:
+            for _pid, url in listing:
                 p = decode(get(url + "profile?seconds=2", timeout=20))
                 names = {ln.function.name for s in p.samples for loc in s.locations for ln in loc.lines}
                 seen_app += "app" in names
