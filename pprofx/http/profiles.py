@@ -15,6 +15,7 @@ import sys
 from typing import Callable
 
 from ..profile import Profile
+from ..profile.legacytext import frame_lines
 from ..runtime import contention, heap, threadcreate
 from ..runtime.threadcreate import threadcreate_profile
 from ..runtime.threads import dump_threads, goroutine_profile
@@ -32,15 +33,6 @@ class NamedProfile:
     listed: bool = True
 
 
-def _frames_text(p: Profile, s) -> list[str]:
-    out = []
-    for loc in s.locations:
-        for ln in loc.lines:
-            f = ln.function
-            out.append(f"#\t{loc.address:#x}\t{f.system_name or f.name}+0x0\t{f.filename}:{ln.line}")
-    return out
-
-
 def count_text(name: str) -> Callable[[Profile, int], str]:
     """Go's debug=1 text for count profiles: header, then groups by count, with frames."""
     def render(p: Profile, debug: int) -> str:
@@ -53,7 +45,7 @@ def count_text(name: str) -> Callable[[Profile, int], str]:
             if labels:
                 pairs = ", ".join(f'"{k}":"{v[0]}"' for k, v in sorted(labels.items()))
                 lines.append(f"# labels: {{{pairs}}}")
-            lines.extend(_frames_text(p, s))
+            lines.extend(frame_lines(s))
             lines.append("")
         return "\n".join(lines) + "\n"
     return render
@@ -80,7 +72,7 @@ def _contention_text(kind: str) -> Callable[[Profile, int], str]:
         for s in sorted(p.samples, key=lambda s: -s.values[1]):
             addrs = " ".join(f"{loc.address:#x}" for loc in s.locations)
             lines.append(f"{s.values[1]} {s.values[0]} @ {addrs}".rstrip())
-            lines.extend(_frames_text(p, s))
+            lines.extend(frame_lines(s))
             lines.append("")
         return "\n".join(lines) + "\n"
     return render

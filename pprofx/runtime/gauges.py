@@ -50,7 +50,8 @@ def _tasks() -> int:
     return total
 
 
-def _rss_bytes() -> int:
+def rss_bytes() -> int:
+    """Resident set size of this process (0 where /proc is not available)."""
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -78,7 +79,7 @@ def families() -> list[Family]:
                     "Time spent in garbage collection by generation (since the metrics were enabled).",
                     [({"generation": str(i)}, ns / 1e9) for i, ns in enumerate(_gc_pause_ns)]))
     out.append(("pprofx_resident_memory_bytes", "gauge", "Resident set size of the process.",
-                [({}, _rss_bytes())]))
+                [({}, rss_bytes())]))
     out.append(("pprofx_sampler_cpu_seconds_total", "counter",
                 "CPU time used by pprofx's sampler thread (waking up included).",
                 [({}, SAMPLER.cpu_total_ns / 1e9)]))

@@ -13,7 +13,6 @@ them).
 from __future__ import annotations
 
 import gc
-import os
 import resource
 import sys
 import threading
@@ -21,23 +20,8 @@ import tracemalloc
 from typing import Any
 
 from ..profile import Profile
-
-
-def _frame_lines(sample) -> list[str]:
-    out = []
-    for loc in sample.locations:
-        for ln in loc.lines:
-            f = ln.function
-            out.append(f"#\t{loc.address:#x}\t{f.system_name or f.name}+0x0\t{f.filename}:{ln.line}")
-    return out
-
-
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
+from ..profile.legacytext import frame_lines
+from .gauges import rss_bytes
 
 
 def memstats(profiler: dict[str, Any]) -> list[tuple[str, str]]:
@@ -47,7 +31,7 @@ def memstats(profiler: dict[str, Any]) -> list[tuple[str, str]]:
     if sys.platform != "darwin":
         maxrss *= 1024  # kilobytes on Linux
     out = [
-        ("RSS", str(_rss())),
+        ("RSS", str(rss_bytes())),
         ("AllocatedBlocks", str(sys.getallocatedblocks())),
         ("GCEnabled", "true" if gc.isenabled() else "false"),
         ("GCCounts", "[" + " ".join(map(str, gc.get_count())) + "]"),
@@ -89,7 +73,7 @@ def render(p: Profile, rate: int, trailer: list[tuple[str, str]]) -> str:
         addrs = "".join(f" {loc.address:#x}" for loc in s.locations)
         v = s.values
         lines.append(f"{v[2]}: {v[3]} [{v[0]}: {v[1]}] @{addrs}")
-        lines.extend(_frame_lines(s))
+        lines.extend(frame_lines(s))
         lines.append("")
     lines.append("")
     lines.append("# python.MemStats")
