@@ -51,6 +51,21 @@ def free_port_block(n: int) -> int:
     raise RuntimeError("no free port block")
 
 
+def wait_for_workers(master: str, n: int, seconds: float) -> list[list[str]]:
+    """``[pid, url]`` rows of ``/debug/pprof/workers`` once ``n`` workers are listed."""
+    deadline = time.monotonic() + seconds
+    listing: list[list[str]] = []
+    while time.monotonic() < deadline:
+        try:
+            listing = [ln.split() for ln in get(master + "workers").decode().splitlines()]
+            if len(listing) == n:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return listing
+
+
 def get(url: str, timeout: float = 10) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read()
@@ -74,16 +89,7 @@ def test_each_gunicorn_worker_is_profilable(tmp_path, worker_class):
     master = f"http://127.0.0.1:{agent}/debug/pprof/"
     stop = threading.Event()
     try:
-        deadline = time.monotonic() + 20
-        listing: list[list[str]] = []
-        while time.monotonic() < deadline:
-            try:
-                listing = [ln.split() for ln in get(master + "workers").decode().splitlines()]
-                if len(listing) == 2:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        listing = wait_for_workers(master, 2, 20)
         assert len(listing) == 2, listing
 
         def load():
@@ -136,16 +142,7 @@ def test_each_uwsgi_worker_is_profilable(tmp_path):
                             stderr=subprocess.PIPE, text=True)
     master = f"http://127.0.0.1:{agent}/debug/pprof/"
     try:
-        deadline = time.monotonic() + 30
-        listing: list[list[str]] = []
-        while time.monotonic() < deadline:
-            try:
-                listing = [ln.split() for ln in get(master + "workers").decode().splitlines()]
-                if len(listing) == 2:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        listing = wait_for_workers(master, 2, 30)
         assert len(listing) == 2, (listing, proc.poll())
         ports = sorted(int(url.split(":")[2].split("/")[0]) for _, url in listing)
         assert ports == [agent + 1, agent + 2], listing
