@@ -17,5 +17,19 @@ setup(
             libraries=["m"],
             optional=True,
         ),
+        # The C twin of the CPU/wall sampler's StackWalker (pprofx/_native/stackcapture.c);
+        # without it pprofx.runtime.frames.StackWalker (pure Python) reads the stacks.
+        Extension(
+            "pprofx.runtime._stacks_c",
+            sources=["pprofx/_native/stackcapture.c"],
+            optional=True,
+        ),
+        # The C twin of the lock wrappers of pprofx/runtime/locks.py (pprofx/_native/profiledlock.c);
+        # without it the block/mutex profiles use the pure-Python ProfiledLock/ProfiledRLock.
+        Extension(
+            "pprofx.runtime._locks_c",
+            sources=["pprofx/_native/profiledlock.c"],
+            optional=True,
+        ),
     ]
 )

@@ -6,7 +6,9 @@ The measured quantity is the wall time to finish that fixed work (throughput). E
 a fresh subprocess (this script with ``--child MODE``), in one of these modes:
 
 * ``none``: no profiler (the reference);
-* ``pprofx``: ``start_cpu_profile`` at 100 Hz with the default overhead budget (1% of a core);
+* ``pprofx``: ``start_cpu_profile`` at 100 Hz with the default overhead budget (1% of a core),
+  reading stacks with the default walker (the C one, ``pprofx/_native/stackcapture.c``, when built);
+* ``pprofx-py``: the same with the pure-Python stack walker (``frames.WALKER_BACKEND = "python"``);
 * ``pprofx-nocap``: the same with the budget at 1.0, so the cap never lengthens the 10 ms
   interval: the raw cost of the Python-level sampler (the sampler thread still has to win the
   GIL for each tick, which stretches the interval by itself; the table shows the rate reached);
@@ -44,7 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-MODES = ["pprofx", "pprofx-nocap", "cprofile", "pyinstrument", "py-spy", "py-spy-nonblocking"]
+MODES = ["pprofx", "pprofx-py", "pprofx-nocap", "cprofile", "pyinstrument", "py-spy", "py-spy-nonblocking"]
 # Iterations of the leaf loop per thread at --work 1 (about 3 s for 16 threads on the
 # 2-core reference machine, Python 3.11).
 BASE_ITERS = 850_000
@@ -119,9 +121,13 @@ def child(args: argparse.Namespace) -> int:
     out: dict = {"mode": mode}
     if mode == "none":
         out["work_s"], out["depth"] = run_work(args.threads, n, args.depth)
-    elif mode in ("pprofx", "pprofx-nocap"):
+    elif mode in ("pprofx", "pprofx-py", "pprofx-nocap"):
         import pprofx
+        from pprofx.runtime import frames
         from pprofx.runtime.sampler import SAMPLER
+
+        if mode == "pprofx-py":
+            frames.WALKER_BACKEND = "python"
 
         pprofx.set_cpu_profile_rate(args.hz)
         if mode == "pprofx-nocap":
@@ -282,7 +288,7 @@ def fmt_ratio(r: float) -> str:
 
 def rate_note(mode: str, runs: list[dict]) -> tuple[str, str]:
     """(effective rate, notes) columns for a mode's successful runs."""
-    if mode in ("pprofx", "pprofx-nocap"):
+    if mode in ("pprofx", "pprofx-py", "pprofx-nocap"):
         hz = statistics.median(1e9 / r["period_ns"] for r in runs if r["period_ns"])
         per_s = statistics.median(r["samples"] / r["work_s"] for r in runs)
         cost = statistics.median(r["cost_ns"] for r in runs) / 1e3

@@ -16,6 +16,10 @@ Modes, each run in a fresh subprocess (this script with ``--child``):
   before the locks are made (default: the recommended 1 ms and 10, docs/locks.md);
 * ``on-then-off``: enabled then disabled before the locks are made, which must cost nothing.
 
+``--backends c,python`` runs ``on`` once per lock-wrapper implementation (``on-c``: the C
+types of ``pprofx.runtime._locks_c``; ``on-python``: the pure-Python classes); without it,
+``on`` uses the default (C when built).
+
 Rounds alternate ``off, on, off, on-then-off, off`` per workload (order rotating); a mode's
 ratio is its time over the mean of the ``off`` runs on either side, and the table shows the
 median of the per-round ratios. ``--record`` appends the table to benchmarks/RESULTS.md. Run:
@@ -41,6 +45,7 @@ sys.path.insert(0, str(HERE.parent))
 
 WORKLOADS = ["uncontended", "contended", "pure"]
 MODES = ["on", "on-then-off"]
+BACKENDS = ("c", "python")
 RESULT_TAG = "LOCKS_RESULT "
 
 
@@ -101,12 +106,16 @@ def pure(ops: int) -> None:
 
 def child(args: argparse.Namespace) -> int:
     import pprofx
-    from pprofx.runtime import contention
+    from pprofx.runtime import contention, locks
 
-    if args.child in ("on", "on-then-off"):
+    mode = args.child
+    if mode.startswith("on-") and mode[3:] in BACKENDS:
+        locks.backend = mode[3:]
+        mode = "on"
+    if mode in ("on", "on-then-off"):
         pprofx.set_block_profile_rate(args.rate)
         pprofx.set_mutex_profile_fraction(args.fraction)
-    if args.child == "on-then-off":
+    if mode == "on-then-off":
         pprofx.set_block_profile_rate(0)
         pprofx.set_mutex_profile_fraction(0)
     fn = {"uncontended": uncontended, "contended": contended, "pure": pure}[args.workload]
@@ -115,7 +124,8 @@ def child(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     block, mutex = pprofx.block_profile(), pprofx.mutex_profile()
     print(RESULT_TAG + json.dumps({
-        "s": elapsed, "block_stacks": len(block.samples), "mutex_stacks": len(mutex.samples),
+        "s": elapsed, "backend": locks.backend,
+        "block_stacks": len(block.samples), "mutex_stacks": len(mutex.samples),
         "block_events": sum(s.values[0] for s in block.samples),
         "mutex_events": sum(s.values[0] for s in mutex.samples), "errors": contention.errors,
     }), flush=True)
@@ -139,6 +149,8 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=1_000_000, help="block rate, ns (default 1 ms)")
     ap.add_argument("--fraction", type=int, default=10, help="mutex fraction (default 10)")
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    ap.add_argument("--backends", default="",
+                    help="comma-separated lock-wrapper backends (c,python) to run 'on' with")
     ap.add_argument("--record", action="store_true", help="append results to RESULTS.md")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--workload", default="uncontended", help=argparse.SUPPRESS)
@@ -146,6 +158,12 @@ def main() -> int:
     if args.child:
         return child(args)
     workloads = [w for w in args.workloads.split(",") if w]
+    global MODES
+    backends = [b for b in args.backends.split(",") if b]
+    if any(b not in BACKENDS for b in backends):
+        ap.error(f"--backends: expected some of {', '.join(BACKENDS)}")
+    if backends:
+        MODES = [f"on-{b}" for b in backends] + ["on-then-off"]
     load0 = os.getloadavg()
     print(f"overhead_locks: {args.ops} ops, {args.rounds} rounds, block rate {args.rate} ns, "
           f"mutex fraction {args.fraction}; load average {load0[0]:.2f}", flush=True)
@@ -177,7 +195,8 @@ def main() -> int:
     lines = [header, "|---|---|---|---|---|---|"]
     for w, m, med, ratio, per, info in rows:
         per_s = " ".join(f"{x:.3f}" for x in per) if ratio is not None else f"{len(per)} runs"
-        rec = (f"{info.get('block_events', 0)} block / {info.get('mutex_events', 0)} mutex "
+        rec = ((f"backend {info['backend']}: " if m.startswith("on") and "backend" in info else "")
+               + f"{info.get('block_events', 0)} block / {info.get('mutex_events', 0)} mutex "
                f"contentions, {info.get('errors', 0)} errors") if info else ""
         lines.append(f"| {w} | {m} | {med:.3f} s | "
                      f"{'1.000× (reference)' if ratio is None else f'{ratio:.3f}×'} | {per_s} | {rec} |")

@@ -102,3 +102,24 @@ def backend(request) -> str:
     if request.param == "c" and wire_backend() != "c":
         missing("C wire decoder not built (pip install -e . with a C compiler)")
     return request.param
+
+
+@pytest.fixture(params=["python", "c"])
+def lock_backend(request) -> str:
+    """Each implementation of the lock wrappers; the C one must be built under CI."""
+    from pprofx.runtime import locks
+
+    if request.param == "c" and locks.CProfiledLock is None:
+        missing("C lock wrappers not built (pip install -e . with a C compiler)")
+    return request.param
+
+
+@pytest.fixture(params=["python", "c"])
+def stack_backend(request, monkeypatch) -> str:
+    """Each stack walker of the CPU/wall sampler (frames.WALKER_BACKEND); C required under CI."""
+    from pprofx.runtime import frames
+
+    if request.param == "c" and frames.CStackWalker is None:
+        missing("C stack walker not built (pip install -e . with a C compiler)")
+    monkeypatch.setattr(frames, "WALKER_BACKEND", request.param)
+    return request.param

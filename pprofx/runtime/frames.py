@@ -9,6 +9,10 @@ Generator and coroutine frames are never used as that anchor, since they can be 
 from a different caller. :meth:`FrameTable.add_location` turns ids into builder locations
 with pprofx's frame model (DESIGN §4): name = qualified name, system_name =
 ``module.qualname``, filename, start_line, and the current line.
+
+:class:`StackWalker` has a C twin, ``pprofx.runtime._stacks_c.StackWalker`` (built from
+``pprofx/_native/stackcapture.c`` when a compiler is there), with the same signature and the
+same results; :func:`new_walker` gives the one :data:`WALKER_BACKEND` selects.
 """
 
 from __future__ import annotations
@@ -175,3 +179,23 @@ class StackWalker:
 
     def clear(self) -> None:
         self._prev.clear()
+
+
+try:
+    from ._stacks_c import StackWalker as CStackWalker
+except ImportError:  # not built: the pure-Python walker is used
+    CStackWalker = None
+
+#: The walker :func:`new_walker` makes: ``"c"`` (the C twin, the default when it is built) or
+#: ``"python"``. Read when a walker is made (a sampler makes its own at start-up and after
+#: fork); tests set it to run both.
+WALKER_BACKEND = "c" if CStackWalker is not None else "python"
+
+
+def new_walker(table: FrameTable, max_depth: int = 128):
+    """A :class:`StackWalker` (or its C twin, per :data:`WALKER_BACKEND`) over ``table``."""
+    if WALKER_BACKEND == "python":
+        return StackWalker(table, max_depth)
+    if WALKER_BACKEND == "c" and CStackWalker is not None:
+        return CStackWalker(table, max_depth)
+    raise RuntimeError(f"stack walker backend {WALKER_BACKEND!r} is not available")

@@ -25,6 +25,12 @@ or since the previous charge) to its own stack as a mutex event (Go ≥ 1.22's m
 held 10 ms while 4 threads wait costs its holder 40 ms). Errors in the bookkeeping
 are swallowed and counted in ``contention.errors``; the lock operations themselves behave
 exactly as the real lock's.
+
+Two implementations of the wrappers behave the same: the C types of
+``pprofx.runtime._locks_c`` (pprofx/_native/profiledlock.c), whose uncontended acquire and
+release run no Python code, used when the extension is built, and the pure-Python
+:class:`ProfiledLock` / :class:`ProfiledRLock` below (the specification, and the fallback).
+:data:`backend` says which one enabling installs.
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ import time
 from typing import Any
 
 from . import contention
+
+try:  # the C twin of the wrappers, built from pprofx/_native/profiledlock.c
+    from . import _locks_c  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised by the fallback test run
+    _locks_c = None
 
 _now = time.perf_counter_ns
 _random = contention._rng.random
@@ -62,9 +73,10 @@ _COND_ACQUIRE_RESTORE = threading.Condition._acquire_restore.__code__  # type: i
 # holder of the lock at the time.
 
 
-def _charge(lk: Any) -> None:
-    """The releasing thread (the caller's caller) charges the waiting since the last charge
-    to its stack, as one mutex event sampled 1 in ``mutex_fraction``."""
+def _charge(lk: Any, depth: int = 2) -> None:
+    """The releasing thread (the caller's caller; ``depth`` 1 from the C wrappers) charges
+    the waiting since the last charge to its stack, as one mutex event sampled 1 in
+    ``mutex_fraction``."""
     try:
         now = _now()
         last = lk._last
@@ -76,7 +88,7 @@ def _charge(lk: Any) -> None:
         for start in list(lk._waiters.values()):
             delay += now - (start if start > last else last)
         if delay > 0:
-            contention.add_mutex(fraction, fraction * delay, sys._getframe(2))
+            contention.add_mutex(fraction, fraction * delay, sys._getframe(depth))
     except Exception:  # noqa: BLE001 - never raise into the program
         contention.errors += 1
 
@@ -105,6 +117,17 @@ def _wait_slow(lk: Any, inner_acquire: Any, timeout: float, frame: Any) -> bool:
     return ok
 
 
+def _restore_slow(lk: Any, inner: Any, state: Any) -> None:
+    """``RLock._acquire_restore`` that could not take the lock at once: wait as a waiter."""
+    token = object()
+    if contention.mutex_fraction > 0:
+        lk._waiters[token] = _now()
+    try:
+        inner._acquire_restore(state)
+    finally:
+        lk._waiters.pop(token, None)
+
+
 def _acquire_args(lk: Any, blocking: bool, timeout: float) -> bool:
     inner = lk._lock
     if not blocking or (timeout < 0 and timeout != -1):  # the real lock validates these
@@ -118,10 +141,12 @@ def _acquire_args(lk: Any, blocking: bool, timeout: float) -> bool:
 
 
 class _AnyLock(type):
-    """``isinstance(x, threading.Lock)`` (a type on 3.13+) holds for plain and profiled locks."""
+    """``isinstance(x, threading.Lock)`` (a type on 3.13+) holds for plain and profiled locks
+    (of either backend)."""
 
     def __instancecheck__(cls, obj: Any) -> bool:
-        return type.__instancecheck__(cls, obj) or isinstance(obj, _LOCK_TYPE)
+        return (type.__instancecheck__(cls, obj) or isinstance(obj, _LOCK_TYPES)
+                or type.__instancecheck__(ProfiledLock, obj))
 
 
 class ProfiledLock(metaclass=_AnyLock):
@@ -224,13 +249,7 @@ class ProfiledRLock:
         inner = self._lock
         if state[0] == 1 and inner.acquire(False):  # (count, owner): one level, ours
             return
-        token = object()
-        if contention.mutex_fraction > 0:
-            self._waiters[token] = _now()
-        try:
-            inner._acquire_restore(state)
-        finally:
-            self._waiters.pop(token, None)
+        _restore_slow(self, inner, state)
 
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()
@@ -243,6 +262,39 @@ class ProfiledRLock:
 
     def __repr__(self) -> str:
         return repr(self._lock).replace("_thread.RLock", "pprofx.ProfiledRLock", 1)
+
+
+_LOCK_TYPES: tuple = (_LOCK_TYPE,)
+CProfiledLock: Any = None
+CProfiledRLock: Any = None
+if _locks_c is not None:
+    _locks_c.configure(wait_slow=_wait_slow, charge=_charge, restore_slow=_restore_slow,
+                       lock_factory=_PLAIN_LOCK, rlock_factory=_PLAIN_RLOCK)
+    _LOCK_TYPES = (_LOCK_TYPE, _locks_c.ProfiledLock)
+
+    class CProfiledLock(_locks_c.ProfiledLock, metaclass=_AnyLock):  # type: ignore[no-redef]
+        """``threading.Lock`` while lock profiling is on: the C twin of :class:`ProfiledLock`
+        (this subclass only adds the ``isinstance`` rule of the metaclass)."""
+
+        __slots__ = ()
+
+    CProfiledRLock = _locks_c.ProfiledRLock
+
+#: The wrappers enabling installs: ``"c"`` (the default when ``_locks_c`` is built) or
+#: ``"python"``. Read when the wrappers are installed; tests and benchmarks set it while off.
+backend = "c" if _locks_c is not None else "python"
+
+
+def wrapper_types(which: str | None = None) -> tuple[Any, Any]:
+    """The ``(Lock, RLock)`` wrapper classes of backend ``which`` (default :data:`backend`)."""
+    which = backend if which is None else which
+    if which == "python":
+        return ProfiledLock, ProfiledRLock
+    if which == "c":
+        if CProfiledLock is None:
+            raise RuntimeError("the C lock wrappers (pprofx.runtime._locks_c) are not built")
+        return CProfiledLock, CProfiledRLock
+    raise ValueError(f"unknown lock backend {which!r}: expected 'c' or 'python'")
 
 
 def _cond_wait(self: threading.Condition, timeout: float | None = None) -> bool:
@@ -393,9 +445,10 @@ def _apply() -> None:
     want_locks = contention.block_rate > 0 or contention.mutex_fraction > 0
     want_cond = contention.block_rate > 0
     if want_locks and "Lock" not in _saved:
+        lock_type, rlock_type = wrapper_types()
         _saved["Lock"], _saved["RLock"] = threading.Lock, threading.RLock
-        threading.Lock = ProfiledLock  # type: ignore[misc,assignment]
-        threading.RLock = ProfiledRLock  # type: ignore[misc,assignment]
+        threading.Lock = lock_type  # type: ignore[misc,assignment]
+        threading.RLock = rlock_type  # type: ignore[misc,assignment]
         for cls, name, _orig, new in _ASYNC_PATCHES:
             setattr(cls, name, new)
     elif not want_locks and "Lock" in _saved:

@@ -1,7 +1,8 @@
 """The in-process stack sampler behind the CPU and wall-clock profiles.
 
 One daemon thread wakes ``hz`` times a second, reads every other thread's Python stack
-(``sys._current_frames``, through :class:`~pprofx.runtime.frames.StackWalker`) and
+(``sys._current_frames``, through :class:`~pprofx.runtime.frames.StackWalker` or its C
+twin, see :func:`~pprofx.runtime.frames.new_walker`) and
 feeds the active sessions:
 
 * **CPU**: each thread's CPU time since the previous tick, from its own CPU clock
@@ -30,7 +31,7 @@ import threading
 import time
 from typing import Iterable
 
-from .frames import FrameTable, StackWalker
+from .frames import FrameTable, new_walker
 from .labels import labels_of_task, labels_of_thread
 
 log = logging.getLogger("pprofx")
@@ -141,7 +142,7 @@ class Sampler:
         self.thread: threading.Thread | None = None
         self.wake = _Wake()
         self.table = FrameTable()
-        self.walker = StackWalker(self.table, self.max_depth)
+        self.walker = new_walker(self.table, self.max_depth)
         self.errors = 0
         self.cpu_total_ns = 0  # the sampler thread's own CPU time, summed over its runs
         self.ticks_total = 0
@@ -220,6 +221,8 @@ class Sampler:
 
     def _start_thread(self) -> None:
         self.wake = _Wake()
+        # The walker backend (frames.WALKER_BACKEND) is chosen here, when sampling starts.
+        self.walker = new_walker(self.table, self.max_depth)
         self.interval_ns = int(1e9 / self.hz)
         self.cost_ns = 0.0
         self._cpu_last.clear()

@@ -5,6 +5,9 @@ waits until each has noted the time just before its acquire, holds the lock 10 m
 releases it. Expected values come from the same clock: the mutex profile should charge the
 holder Σ(release − waiter start), about 4 × the hold time; the block profile should charge
 the waiters Σ(acquired − start).
+
+Tests that enable profiling run once per lock-wrapper backend (``lock_backend``: the C
+types of ``pprofx.runtime._locks_c`` and the pure-Python classes of ``locks``).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ HOLD = 0.010
 
 
 @pytest.fixture
-def profiling():
-    """Lock profiling switched off again (and verified uninstalled) after the test."""
-    yield
+def profiling(lock_backend, monkeypatch):
+    """Lock profiling with the ``lock_backend`` wrappers, switched off again (and verified
+    uninstalled) after the test."""
+    monkeypatch.setattr(locks, "backend", lock_backend)
+    yield lock_backend
     pprofx.set_block_profile_rate(0)
     pprofx.set_mutex_profile_fraction(0)
     assert not locks.installed()
@@ -78,7 +83,7 @@ def holder(lock, expected):
 
 def run_rounds(n: int) -> dict:
     lock = threading.Lock()
-    assert isinstance(lock, locks.ProfiledLock)
+    assert type(lock) is locks.wrapper_types()[0]
     expected = {"mutex": 0, "block": 0, "hold": 0}
     for _ in range(n):
         holder(lock, expected)
@@ -148,8 +153,9 @@ def test_off_by_default_means_nothing_wrapped():
 def test_disabling_restores_factories(profiling):
     plain_rlock = threading.RLock
     pprofx.set_mutex_profile_fraction(1)
-    assert isinstance(threading.Lock(), locks.ProfiledLock)
-    assert isinstance(threading.RLock(), locks.ProfiledRLock)
+    lock_type, rlock_type = locks.wrapper_types(profiling)
+    assert type(threading.Lock()) is lock_type and isinstance(threading.Lock(), locks.ProfiledLock)
+    assert type(threading.RLock()) is rlock_type
     assert threading.Condition.wait is locks._ORIG_COND_WAIT  # block profile only
     pprofx.set_block_profile_rate(1)
     assert threading.Condition.wait is locks._cond_wait
@@ -159,7 +165,7 @@ def test_disabling_restores_factories(profiling):
     pprofx.set_mutex_profile_fraction(0)
     assert type(threading.Lock()) is locks._LOCK_TYPE
     assert threading.RLock is plain_rlock
-    assert type(threading.RLock()) is not locks.ProfiledRLock
+    assert type(threading.RLock()) is not rlock_type
     assert type(threading.Event()._cond._lock) is locks._LOCK_TYPE
     assert type(queue.Queue().mutex) is locks._LOCK_TYPE
     assert threading.Condition.wait is locks._ORIG_COND_WAIT
@@ -455,7 +461,9 @@ def test_fork_child_can_use_wrapped_locks(profiling):
     # a child forked while enabled (gunicorn's prefork) must not inherit held bookkeeping locks
     code = (
         "import os, threading, pprofx\n"
+        f"pprofx.runtime.locks.backend = {profiling!r}\n"
         "pprofx.set_block_profile_rate(1); pprofx.set_mutex_profile_fraction(1)\n"
+        "assert type(threading.Lock()) is pprofx.runtime.locks.wrapper_types()[0]\n"
         "lk = threading.Lock(); ev = threading.Event()\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"

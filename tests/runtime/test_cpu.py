@@ -12,6 +12,7 @@ import pytest
 import pprofx
 from pprofx.profile import check_valid, decode
 from pprofx.runtime.sampler import SAMPLER
+from tests.conftest import missing
 
 TARGETS = {"work_a": 0.60, "work_b": 0.30, "work_c": 0.10}
 TOTAL_CPU = 1.2  # seconds of CPU across the three spinners
@@ -96,8 +97,21 @@ def by_label(p, key, index=1):
     return out
 
 
-@pytest.fixture(scope="module")
-def profiles():
+@pytest.fixture(scope="module", params=["python", "c"])
+def profiles(request):
+    """One CPU and one wall profile of the workload per stack walker (Python, C)."""
+    from pprofx.runtime import frames
+
+    if request.param == "c" and frames.CStackWalker is None:
+        missing("C stack walker not built (pip install -e . with a C compiler)")
+    saved, frames.WALKER_BACKEND = frames.WALKER_BACKEND, request.param
+    try:
+        return _collect()
+    finally:
+        frames.WALKER_BACKEND = saved
+
+
+def _collect():
     pprofx.start_cpu_profile()
     pprofx.start_wall_profile()
     t0 = time.monotonic()

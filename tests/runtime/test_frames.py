@@ -1,11 +1,14 @@
-"""The stack walker's cached walk equals a naive full walk, whatever changed in between."""
+"""The stack walker's cached walk equals a naive full walk, whatever changed in between.
+
+Every test runs on both walkers (Python and its C twin) through the ``stack_backend`` fixture.
+"""
 
 from __future__ import annotations
 
 import random
 import sys
 
-from pprofx.runtime.frames import FrameTable, StackWalker
+from pprofx.runtime.frames import FrameTable, new_walker
 
 
 def naive(table: FrameTable, frame, limit: int) -> tuple:
@@ -23,7 +26,7 @@ def naive(table: FrameTable, frame, limit: int) -> tuple:
 class Checker:
     def __init__(self, limit: int = 128) -> None:
         self.table = FrameTable()
-        self.walker = StackWalker(self.table, limit)
+        self.walker = new_walker(self.table, limit)
         self.limit = limit
         self.checks = 0
 
@@ -38,7 +41,7 @@ class Checker:
         return [(self.table.info[i][0], self.table.info[i][4]) for i in ids]
 
 
-def test_cached_walk_matches_naive_walk_under_random_calls():
+def test_cached_walk_matches_naive_walk_under_random_calls(stack_backend):
     c = Checker()
     rng = random.Random(5)
 
@@ -83,7 +86,7 @@ def test_cached_walk_matches_naive_walk_under_random_calls():
     assert c.checks > 1000
 
 
-def test_generator_resumed_from_different_callers():
+def test_generator_resumed_from_different_callers(stack_backend):
     c = Checker()
 
     def g():
@@ -108,7 +111,7 @@ def test_generator_resumed_from_different_callers():
     assert c.checks >= 60
 
 
-def test_depth_cap_marks_truncation():
+def test_depth_cap_marks_truncation(stack_backend):
     c = Checker(limit=10)
 
     def rec(n):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 import pprofx
+from pprofx.runtime import sampler as sampler_mod
 from pprofx.runtime.sampler import SAMPLER
 
 
@@ -88,7 +89,13 @@ def test_errors_in_a_tick_are_counted_and_logged_once(monkeypatch, caplog):
 
     errors_before = pprofx.sampler_errors()
     SAMPLER._logged_error = False
-    monkeypatch.setattr(SAMPLER.walker, "walk", broken)
+    class Broken:
+        walk = staticmethod(broken)
+
+        def forget(self, alive):
+            pass
+
+    monkeypatch.setattr(sampler_mod, "new_walker", lambda table, depth: Broken())
     with caplog.at_level(logging.WARNING, logger="pprofx"):
         pprofx.start_wall_profile()
         t = threading.Thread(target=time.sleep, args=(0.3,))
