@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import hmac
 import http
+import logging
 import threading
+from typing import Callable, Optional
 
+from ..otel import current_trace_labels
+from ..runtime.labels import labels
 from ..runtime.sampler import own_threads
 from .handlers import Options, Request, Response, error, handle
 
@@ -88,3 +92,18 @@ def serve(req: Request, opts: Options) -> Response:
     finally:
         if added:
             own_threads.discard(ident)
+
+
+def request_labels(method: str, route: Callable[[], str], trace: bool) -> Optional[labels]:
+    """The labels a middleware runs a request under: ``http.method``, ``http.route`` (from
+    the ``route`` hook) and, with ``trace``, the current OpenTelemetry span's ids. A failing
+    route hook is logged and the request runs unlabelled: it must never fail the request."""
+    try:
+        kv = {"http.method": method, "http.route": str(route())}
+        if trace:
+            kv.update(current_trace_labels())
+        return labels(**kv)
+    except Exception as e:  # noqa: BLE001
+        logging.getLogger("pprofx.http").warning("pprofx: request labels skipped: %s: %s",
+                                                 type(e).__name__, e)
+        return None

@@ -29,7 +29,6 @@ import logging
 import sys
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
-from ..otel import current_trace_labels
 from ..runtime.labels import carry_to_thread, labels
 from . import _adapter
 from .handlers import DEFAULT_MAX_SECONDS, Options, Request, Response, error
@@ -223,12 +222,5 @@ class PprofASGIMiddleware:
             await self.app(scope, receive, send)
 
     def _labels(self, scope: Scope) -> Optional[labels]:
-        try:
-            method = str(scope.get("method", ""))
-            kv = {"http.method": method, "http.route": str(self.route(scope))}
-            if self.trace_labels:
-                kv.update(current_trace_labels())
-            return labels(**kv)
-        except Exception as e:  # noqa: BLE001 - a bad route hook must not fail the request
-            log.warning("pprofx: request labels skipped: %s: %s", type(e).__name__, e)
-            return None
+        return _adapter.request_labels(str(scope.get("method", "")),
+                                       lambda: self.route(scope), self.trace_labels)

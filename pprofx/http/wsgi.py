@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from ..otel import current_trace_labels
 from ..runtime.labels import labels
 from . import _adapter
 from .handlers import DEFAULT_MAX_SECONDS, Options, Request, Response, error
@@ -165,12 +164,5 @@ class PprofMiddleware:
         return _LabelledBody(body, lab)
 
     def _labels(self, environ: Environ) -> Optional[labels]:
-        try:
-            method = str(environ.get("REQUEST_METHOD", ""))
-            kv = {"http.method": method, "http.route": str(self.route(environ))}
-            if self.trace_labels:
-                kv.update(current_trace_labels())
-            return labels(**kv)
-        except Exception as e:  # noqa: BLE001 - a bad route hook must not fail the request
-            log.warning("pprofx: request labels skipped: %s: %s", type(e).__name__, e)
-            return None
+        return _adapter.request_labels(str(environ.get("REQUEST_METHOD", "")),
+                                       lambda: self.route(environ), self.trace_labels)
