@@ -123,3 +123,14 @@ def stack_backend(request, monkeypatch) -> str:
         missing("C stack walker not built (pip install -e . with a C compiler)")
     monkeypatch.setattr(frames, "WALKER_BACKEND", request.param)
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _fresh_heap_profiler():
+    """A heap recording outlives stop (as Go's does): drop it after each test that made one,
+    so later tests see a fresh process's heap profile."""
+    yield
+    from pprofx.runtime import heap
+
+    if heap._backend is not None:
+        heap._forget()

@@ -173,6 +173,17 @@ def stop_heap_profiler() -> None:
         _stop_locked()
 
 
+def _forget() -> None:
+    """Stop and drop the recording, back to a fresh process's state (for tests)."""
+    global _backend, _rate, _fallback
+    with _lock:
+        _stop_locked()
+        if _heap_c is not None:
+            _heap_c.reset()
+        heap_names.clear()
+        _backend, _rate, _fallback = None, DEFAULT_RATE, None
+
+
 def set_mem_profile_rate(rate: int) -> None:
     """Go's ``runtime.MemProfileRate = rate``: start (or re-rate) the profiler, 0 stops it."""
     start_heap_profiler(rate)

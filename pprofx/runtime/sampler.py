@@ -11,6 +11,12 @@ feeds the active sessions:
 * **wall**: the measured elapsed time since the previous tick is charged to every
   thread's current stack, idle or not, with a ``state`` label (running or waiting).
 
+A thread that ends between two ticks would take the CPU it used since the last tick with
+it (its clock is gone by the next one), which under-weights short-lived threads, the more
+so when the cap has lengthened the interval. So while sampling runs, ``threading`` threads
+report as they end (:meth:`Sampler.thread_exiting`, see ``_ExitReportingLock``) and that
+last slice is charged to the stack they were last sampled in.
+
 Samples carry the thread's name, the running asyncio task's name and the labels set
 with :func:`pprofx.labels`. Values are measured times, so they stay truthful when the
 **adaptive cap** lengthens the interval: the sampler measures its own CPU time per tick
@@ -155,6 +161,7 @@ class Sampler:
         self._label_keys: dict[tuple, tuple] = {}
         self._names: dict[int, str] = {}
         self._seen: dict[int, threading.Thread] = {}  # ident -> the thread it belonged to
+        self._last_sample: dict[int, tuple] = {}  # ident -> (stack, label key) at its last tick
         self._ticks = 0
         self._sampler_ident = 0
 
@@ -192,6 +199,7 @@ class Sampler:
             if thread is not None:
                 self.wake.set()
                 self.thread = None
+                _remove_exit_hook()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2)
         return session
@@ -227,8 +235,10 @@ class Sampler:
         self.cost_ns = 0.0
         self._cpu_last.clear()
         self._last_tick = time.monotonic_ns()
+        self._last_sample.clear()
         t = threading.Thread(target=self._run, name="pprofx-sampler", daemon=True)
         self.thread = t
+        _install_exit_hook()
         t.start()
 
     # -- the loop --------------------------------------------------------------------
@@ -294,6 +304,7 @@ class Sampler:
         walk = self.walker.walk
         cpu = by_kind.get("cpu")
         wall = by_kind.get("wall")
+        last_sample = self._last_sample
         for ident, frame in frames.items():
             if ident == me or ident in own_threads:
                 continue
@@ -304,6 +315,7 @@ class Sampler:
             stack = walk(ident, frame)
             task = tasks.get(ident)
             label_key = self._label_key(names.get(ident) or str(ident), task, ident)
+            last_sample[ident] = (stack, label_key)
             if cpu is not None and used > 0:
                 cpu.add((stack, label_key), used)
             if wall is not None:
@@ -314,6 +326,45 @@ class Sampler:
             s.interval_sum_ns += elapsed
         if self._ticks % 16 == 0 or me != self._sampler_ident:
             self._housekeeping(frames)
+
+    def thread_exiting(self, bootstrap_frame) -> None:
+        """Charge what the calling thread used since the last tick, as it ends.
+
+        Called in the ending thread itself, so no tick can read its clock afterwards. The
+        slice goes to the stack the thread was last sampled in (its work has returned by
+        now); a thread never sampled is charged, CPU only, to ``bootstrap_frame``'s stack,
+        since its wall time since the last tick is unknown (it may have started after it).
+        """
+        if not self.sessions:
+            return
+        ident = threading.get_ident()
+        if ident in own_threads:
+            return
+        with self.tick_lock:
+            by_kind = dict(self.sessions)  # no self.lock: see _ExitReportingLock's callers
+            if not by_kind:
+                return
+            self._check_identity(ident)
+            used = self._cpu_delta(ident)
+            elapsed = time.monotonic_ns() - self._last_tick
+            last = self._last_sample.pop(ident, None)
+            self._cpu_last.pop(ident, None)
+            self._cpu_clocks.pop(ident, None)
+            cpu = by_kind.get("cpu")
+            wall = by_kind.get("wall")
+            if last is None:
+                if cpu is None or used <= 0:
+                    return
+                stack = self.walker.walk(ident, bootstrap_frame)
+                label_key = self._label_key(self._names.get(ident) or str(ident), None, ident)
+                cpu.add((stack, label_key), used)
+                return
+            stack, label_key = last
+            if cpu is not None and used > 0:
+                cpu.add((stack, label_key), used)
+            if wall is not None and elapsed > 0:
+                state = "running" if used * 2 >= elapsed else "waiting"
+                wall.add((stack, label_key + (("state", state),)), elapsed)
 
     def _label_key(self, thread_name: str, task, ident: int) -> tuple:
         """Sorted (key, value) labels of a sample: thread, task, then the user's labels."""
@@ -363,7 +414,7 @@ class Sampler:
 
     def _housekeeping(self, alive: Iterable[int]) -> None:
         alive = set(alive)
-        for d in (self._cpu_clocks, self._cpu_last, self._seen, self._names):
+        for d in (self._cpu_clocks, self._cpu_last, self._seen, self._names, self._last_sample):
             for ident in [i for i in d if i not in alive]:
                 del d[ident]
         self.walker.forget(alive)
@@ -375,6 +426,7 @@ class Sampler:
         self.lock = threading.Lock()
         self.tick_lock = threading.Lock()
         own_threads.clear()
+        _remove_exit_hook()
         self._reset()
 
     def shutdown(self) -> None:
@@ -383,11 +435,80 @@ class Sampler:
             self.sessions.clear()
             thread, self.thread = self.thread, None
             self.wake.set()
+            _remove_exit_hook()
         if thread is not None and thread.is_alive():
             thread.join(timeout=1)
 
 
 SAMPLER = Sampler()
+
+
+# -- thread exits ----------------------------------------------------------------------
+#
+# No public hook runs in a thread as it ends. Every ending ``threading`` thread does take
+# ``threading._active_limbo_lock`` on its way out, though: in ``_bootstrap_inner``'s
+# ``finally`` (3.9, 3.10) or in ``Thread._delete`` called from there (3.11+), while still
+# listed in ``threading._active``. While sampling runs, that module global is replaced by
+# a stand-in that delegates to the same lock and, entered from one of those two places,
+# first reports the exit. Threads pprofx runs itself are named ``pprofx-…`` and skipped.
+
+_EXIT_CODES = frozenset(
+    fn.__code__ for fn in (getattr(threading.Thread, "_bootstrap_inner", None),
+                           getattr(threading.Thread, "_delete", None))
+    if fn is not None and hasattr(fn, "__code__"))
+
+
+class _ExitReportingLock:
+    """Stand-in for ``threading._active_limbo_lock`` that reports ending threads."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock) -> None:
+        self.lock = lock
+
+    def __enter__(self):
+        caller = sys._getframe(1)
+        if caller.f_code in _EXIT_CODES:
+            _report_exit(caller)
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+    def acquire(self, *args, **kwargs):
+        return self.lock.acquire(*args, **kwargs)
+
+    def release(self):
+        return self.lock.release()
+
+    def __getattr__(self, name):
+        return getattr(self.lock, name)
+
+
+def _report_exit(caller) -> None:
+    try:
+        ident = threading.get_ident()
+        thread = threading._active.get(ident)  # type: ignore[attr-defined]
+        if thread is None or thread.name.startswith("pprofx-"):
+            return  # entering at start-up (not listed yet), or one of ours
+        bootstrap = caller if caller.f_code.co_name == "_bootstrap_inner" else caller.f_back
+        SAMPLER.thread_exiting(bootstrap)
+    except Exception as e:  # noqa: BLE001 - a thread's exit must never fail because of us
+        SAMPLER._record_error(e)
+
+
+def _install_exit_hook() -> None:
+    current = getattr(threading, "_active_limbo_lock", None)
+    if current is not None and _EXIT_CODES and not isinstance(current, _ExitReportingLock):
+        threading._active_limbo_lock = _ExitReportingLock(current)  # type: ignore[attr-defined]
+
+
+def _remove_exit_hook() -> None:
+    # A thread inside ``with`` keeps the stand-in it entered, which releases the same lock.
+    current = getattr(threading, "_active_limbo_lock", None)
+    if isinstance(current, _ExitReportingLock):
+        threading._active_limbo_lock = current.lock  # type: ignore[attr-defined]
+
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=SAMPLER.after_fork_in_child)
