@@ -162,6 +162,7 @@ class Sampler:
         self._names: dict[int, str] = {}
         self._seen: dict[int, threading.Thread] = {}  # ident -> the thread it belonged to
         self._last_sample: dict[int, tuple] = {}  # ident -> (stack, label key) at its last tick
+        self._ended: set[int] = set()  # threads that reported their end (may linger a moment)
         self._ticks = 0
         self._sampler_ident = 0
 
@@ -223,6 +224,7 @@ class Sampler:
         if thread is None or self._seen.get(ident) is thread:
             return
         self._seen[ident] = thread
+        self._ended.discard(ident)
         self._cpu_clocks.pop(ident, None)
         self._cpu_last.pop(ident, None)
         self._names[ident] = thread.name
@@ -236,6 +238,7 @@ class Sampler:
         self._cpu_last.clear()
         self._last_tick = time.monotonic_ns()
         self._last_sample.clear()
+        self._ended.clear()
         t = threading.Thread(target=self._run, name="pprofx-sampler", daemon=True)
         self.thread = t
         _install_exit_hook()
@@ -309,6 +312,8 @@ class Sampler:
             if ident == me or ident in own_threads:
                 continue
             self._check_identity(ident)
+            if ident in self._ended:
+                continue  # accounted for at its end; its last reading stays to guard that
             used = self._cpu_delta(ident)
             if used == 0 and wall is None:
                 continue
@@ -348,8 +353,7 @@ class Sampler:
             used = self._cpu_delta(ident)
             elapsed = time.monotonic_ns() - self._last_tick
             last = self._last_sample.pop(ident, None)
-            self._cpu_last.pop(ident, None)
-            self._cpu_clocks.pop(ident, None)
+            self._ended.add(ident)
             cpu = by_kind.get("cpu")
             wall = by_kind.get("wall")
             if last is None:
@@ -417,6 +421,7 @@ class Sampler:
         for d in (self._cpu_clocks, self._cpu_last, self._seen, self._names, self._last_sample):
             for ident in [i for i in d if i not in alive]:
                 del d[ident]
+        self._ended &= alive
         self.walker.forget(alive)
 
     # -- process events ----------------------------------------------------------------
@@ -491,6 +496,8 @@ def _report_exit(caller) -> None:
         thread = threading._active.get(ident)  # type: ignore[attr-defined]
         if thread is None or thread.name.startswith("pprofx-"):
             return  # entering at start-up (not listed yet), or one of ours
+        if caller.f_locals.get("self") is not thread:
+            return  # another thread's bookkeeping, not this thread ending
         bootstrap = caller if caller.f_code.co_name == "_bootstrap_inner" else caller.f_back
         SAMPLER.thread_exiting(bootstrap)
     except Exception as e:  # noqa: BLE001 - a thread's exit must never fail because of us

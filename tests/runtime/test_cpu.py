@@ -285,3 +285,29 @@ def test_short_threads_are_charged_and_the_exit_hook_is_removed():
     charged = sum(v for k, v in threads.items() if k.startswith("short-")) / 1e9
     assert abs(charged - sum(used)) / sum(used) < 0.05, (charged, sum(used), threads)
     assert not any(k.startswith("pprofx-") for k in threads)
+
+
+def test_a_thread_that_reported_its_end_is_not_charged_twice():
+    """Between reporting its end and disappearing, a thread may still be listed at a tick: its
+    CPU was charged at the report and must not be charged again (as if it were new)."""
+    import sys
+
+    pprofx.start_cpu_profile()
+    reported = threading.Event()
+    used = []
+
+    def ending():
+        _spin_until(time.thread_time() + 0.1)
+        used.append(time.thread_time())
+        SAMPLER.thread_exiting(sys._getframe())  # what the exit hook does
+        reported.set()
+        time.sleep(0.3)  # still alive, idle: ticks see it
+
+    t = threading.Thread(target=ending, name="ending")
+    t.start()
+    reported.wait(5)
+    time.sleep(0.1)
+    t.join()
+    cpu = pprofx.stop_cpu_profile()
+    charged = by_label(cpu, "thread").get("ending", 0) / 1e9
+    assert abs(charged - used[0]) < 0.02, (charged, used)
