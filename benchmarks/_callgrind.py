@@ -24,6 +24,12 @@ def available() -> bool:
 
 def count(argv: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 1800) -> int:
     """Instructions executed by ``argv`` (all threads), from callgrind's totals line."""
+    return run(argv, env, timeout)[0]
+
+
+def run(argv: Sequence[str], env: Mapping[str, str] | None = None,
+        timeout: float = 1800) -> tuple[int, str]:
+    """Instructions executed by ``argv`` (all threads), and what it printed on stdout."""
     if not available():
         raise RuntimeError("valgrind is not installed (apt-get install valgrind)")
     with tempfile.TemporaryDirectory(prefix="pprofx-cg-") as tmp:
@@ -37,7 +43,7 @@ def count(argv: Sequence[str], env: Mapping[str, str] | None = None, timeout: fl
         with open(out) as f:
             for line in f:
                 if line.startswith(("totals:", "summary:")):
-                    return int(line.split()[1])
+                    return int(line.split()[1]), res.stdout
     raise RuntimeError("callgrind wrote no totals line")
 
 
